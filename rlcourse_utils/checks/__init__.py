@@ -1,0 +1,45 @@
+"""Exercise registry and the two calls a notebook makes: ``check`` and ``use``.
+
+    rcu.checks.check("L01_bc_loss", bc_loss)        # the check cell: one line, passed or why not
+    loss_fn = rcu.checks.use("L01_bc_loss", bc_loss)  # later cells: yours if it passes, else the reference
+
+Exercises are defined per lecture (``lec01_imitation.py``, ...) and collected here.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from rlcourse_utils.checks import lec01_imitation
+from rlcourse_utils.checks.core import Case, CheckResult, Exercise, run_cases, run_check
+
+EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in [*lec01_imitation.EXERCISES]}
+
+__all__ = ["EXERCISES", "Case", "CheckResult", "Exercise", "check", "get", "run_cases", "run_check", "use"]
+
+
+def get(exercise_id: str) -> Exercise:
+    """The exercise with this id, or a KeyError that lists the known ids."""
+    try:
+        return EXERCISES[exercise_id]
+    except KeyError:
+        raise KeyError(f"no exercise {exercise_id!r}; known: {', '.join(sorted(EXERCISES))}") from None
+
+
+def check(exercise_id: str, fn: Callable) -> None:
+    """Run the public cases of an exercise on ``fn`` and print one line: passed, or the first failure."""
+    print(run_check(get(exercise_id), fn).line)
+
+
+def use(exercise_id: str, fn: Callable) -> Callable:
+    """Return ``fn`` if it passes the exercise's public cases, otherwise the reference, and say so loudly."""
+    ex = get(exercise_id)
+    result = run_check(ex, fn)
+    if result.passed:
+        print(f"Using your {ex.name} ({exercise_id} passes its checks).")
+        return fn
+    reason = "it is not implemented yet" if result.not_implemented else "it does not pass its checks yet"
+    bar = "!" * 78
+    print(f"{bar}\n!! {exercise_id}: your {ex.name} is not used because {reason}.\n"
+          f"!! The cells below run the REFERENCE implementation {ex.reference_path} instead.\n"
+          f"!! Finish the exercise, re-run its cell and this one to use your own.\n{bar}")
+    return ex.reference
