@@ -27,6 +27,16 @@ import numpy as np
 
 NUMERIC_KINDS = "biuf"  # bool, int, uint, float
 
+# The names every exercise cell may use: a lecture notebook's first code cell runs these
+# lines, and so does the grader's child before a submission's cells (a test keeps them equal).
+PREAMBLE = """\
+import math
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F"""
+
 
 @dataclass(frozen=True)
 class TensorValue:
@@ -62,7 +72,7 @@ class LinearThresholdPolicy:
 def _encode_array(a: np.ndarray) -> dict:
     if a.dtype.kind not in NUMERIC_KINDS:
         raise TypeError(f"cannot send an array of dtype {a.dtype}")
-    a = np.ascontiguousarray(a)
+    a = np.array(a, order="C")  # (ascontiguousarray would turn a 0-d array into 1-d)
     return {"dtype": a.dtype.str, "shape": list(a.shape), "data": base64.b64encode(a.tobytes()).decode()}
 
 
@@ -71,7 +81,7 @@ def _decode_array(d: dict) -> np.ndarray:
     dtype = np.dtype(d["dtype"])
     if dtype.kind not in NUMERIC_KINDS:
         raise TypeError(f"refusing to decode dtype {dtype}")
-    return np.frombuffer(raw, dtype=dtype).reshape(d["shape"]).copy()
+    return np.frombuffer(raw, dtype=dtype).reshape(tuple(d["shape"])).copy()
 
 
 def encode(value: Any) -> Any:

@@ -1,0 +1,76 @@
+"""The ``rlcourse`` command: build solutions, grade submissions, print an exercise stub."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _solutions(args: argparse.Namespace) -> int:
+    from rlcourse_utils import build
+
+    root = Path(args.root) if args.root else build.course_root()
+    if args.check:
+        problems = build.drift(root)
+        print("\n".join(problems) if problems else "solutions/ is up to date with lectures/ and the reference.")
+        return 1 if problems else 0
+    times = build.build(root, args.lectures or None)
+    for name, seconds in times.items():
+        print(f"solutions/{name}: executed in {seconds:.1f} s")
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from rlcourse_utils import grading
+
+    limits = grading.Limits(wall_seconds=args.timeout, memory_bytes=args.memory_mb * 2**20)
+    inputs = [Path(s) for s in args.submissions]
+    missing = [str(p) for p in inputs if not p.exists()]
+    if missing:
+        print(f"rlcourse grade: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    rows = grading.grade(inputs, out, Path(args.feedback) if args.feedback else None, args.lecture, limits,
+                         args.workers)
+    submissions = {r.submission for r in rows}
+    print(f"graded {len(submissions)} submissions, {len(rows)} rows -> {out}")
+    return 0
+
+
+def _stub(args: argparse.Namespace) -> int:
+    from rlcourse_utils import build, checks
+
+    print(build.stub_source(checks.get(args.exercise)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rlcourse", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("solutions", help="rebuild and execute solutions/ from lectures/ and the reference")
+    p.add_argument("lectures", nargs="*", help="lecture numbers to rebuild (default: all), e.g. 01")
+    p.add_argument("--check", action="store_true", help="only report whether solutions/ has drifted; exit 1 if so")
+    p.add_argument("--root", help="course repository (default: the one this package is installed from)")
+    p.set_defaults(func=_solutions)
+
+    p = sub.add_parser("grade", help="grade submitted notebooks on hidden cases")
+    p.add_argument("submissions", nargs="+", help="notebooks, or folders of notebooks")
+    p.add_argument("--out", default="gradebook.csv", help="gradebook CSV (default: gradebook.csv)")
+    p.add_argument("--feedback", help="folder for one feedback file per submission (default: beside --out)")
+    p.add_argument("--lecture", help="lecture number, when a submission does not say (e.g. 01)")
+    p.add_argument("--workers", type=int, help="parallel submissions (default: number of cores)")
+    p.add_argument("--timeout", type=float, default=120.0, help="wall-clock seconds per grading process")
+    p.add_argument("--memory-mb", type=int, default=2048, help="memory limit per grading process, MiB")
+    p.set_defaults(func=_grade)
+
+    p = sub.add_parser("stub", help="print the exercise cell students get for an exercise id")
+    p.add_argument("exercise", help="exercise id, e.g. L01_bc_loss")
+    p.set_defaults(func=_stub)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

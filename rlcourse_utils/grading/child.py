@@ -1,0 +1,93 @@
+"""The grader's child: runs one submission's exercise cells, in its own process, under limits.
+
+Started by ``rlcourse_utils.grading`` as ``python -I child.py REQUEST.json EVENTS.jsonl``.
+It never imports ``rlcourse_utils`` (the import is blocked before any student code
+runs), so the submission cannot reach the reference implementations or the code
+that compares results; it loads only the wire format, by path. It sends back plain
+data, one JSON event per line, flushed as it goes, so whatever happened before a
+crash is not lost:
+
+    {"event": "exec", "exercise": id}            about to run that exercise's cell
+    {"event": "exec_done", "exercise": id, "error": str | null}
+    {"event": "call", "exercise": id}            about to call the function on the cases
+    {"event": "result", "exercise": id, "outcomes": [...], "missing": bool}
+"""
+import importlib.abc
+import importlib.util
+import json
+import os
+import resource
+import sys
+
+
+class _BlockPackage(importlib.abc.MetaPathFinder):
+    """Refuses ``import rlcourse_utils``: a submission must not call the reference."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "rlcourse_utils" or name.startswith("rlcourse_utils."):
+            raise ImportError("rlcourse_utils is not available while grading: the exercise must be your own code")
+        return None
+
+
+def _load_wire():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "checks", "wire.py")
+    spec = importlib.util.spec_from_file_location("_rlcourse_wire", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["_rlcourse_wire"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    request_path, events_path = sys.argv[1], sys.argv[2]
+    with open(request_path) as f:
+        request = json.load(f)
+    memory = int(request["memory_bytes"])
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 2**20, 64 * 2**20))
+
+    wire = _load_wire()
+    sys.meta_path.insert(0, _BlockPackage())
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(1)
+    events = open(events_path, "a", buffering=1)
+
+    def emit(**event) -> None:
+        events.write(json.dumps(event) + "\n")
+        events.flush()
+
+    timeout = float(request["timeout"])
+    namespace = {"__name__": "__submission__"}
+    exec(wire.PREAMBLE, namespace)
+    for cell in request["cells"]:
+        emit(event="exec", exercise=cell["exercise"])
+        code = compile(cell["source"], f"<exercise cell {cell['exercise']}>", "exec")
+        outcome = wire.guarded_call(exec, (code, namespace), timeout)
+        emit(event="exec_done", exercise=cell["exercise"], error=outcome.error)
+
+    for task in request["tasks"]:
+        emit(event="call", exercise=task["exercise"])
+        fn = namespace.get(task["function"])
+        if not callable(fn):
+            emit(event="result", exercise=task["exercise"], outcomes=[], missing=True)
+            continue
+        outcomes = []
+        for wire_args in task["cases"]:
+            if outcomes and outcomes[-1]["timed_out"]:  # one endless loop is enough to know
+                outcomes.append(dict(outcomes[-1], error="was not run: an earlier case did not return"))
+                continue
+            args = wire.decode(wire_args, as_tensors=True)
+            outcome = wire.guarded_call(fn, tuple(args), timeout)
+            outcomes.append({"value": wire.encode(outcome.value), "error": outcome.error,
+                             "not_implemented": outcome.not_implemented, "timed_out": outcome.timed_out,
+                             "printed": outcome.printed,
+                             "inputs_after": wire.encode(list(args))})
+        emit(event="result", exercise=task["exercise"], outcomes=outcomes, missing=False)
+    events.close()
+    os._exit(0)  # skip interpreter teardown: nothing a submission left behind may run after this
+
+
+if __name__ == "__main__":
+    main()
