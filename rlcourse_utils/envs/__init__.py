@@ -1,0 +1,8 @@
+"""Small environments and experts the lectures need (gymnasium API).
+
+``cartpole``: a weight-free LQR expert for CartPole-v1 and its partial observation.
+``obstacle``: a 2-D point that must pass a disc on the left or on the right (multimodal demos).
+"""
+from rlcourse_utils.envs import cartpole, obstacle
+
+__all__ = ["cartpole", "obstacle"]
