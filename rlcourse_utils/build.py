@@ -86,7 +86,7 @@ def build_solution(lecture: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def execute(nb: nbformat.NotebookNode, workdir: Path, cell_timeout: int = 600) -> float:
+def execute(nb: nbformat.NotebookNode, workdir: Path, cell_timeout: int = 300) -> float:
     """Execute a notebook in place with nbclient; return the wall time in seconds."""
     start = time.perf_counter()
     NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
