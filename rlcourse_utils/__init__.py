@@ -29,6 +29,16 @@ if _missing:
         "repository root, then pick the kernel 'Python 3.11 (rlcourse)' in Jupyter."
     )
 
-from rlcourse_utils import algos, checks, envs, imitation, plotting, rollouts  # noqa: E402
+from rlcourse_utils import (  # noqa: E402
+    advantages,
+    algos,
+    checks,
+    envs,
+    imitation,
+    plotting,
+    policy_gradient,
+    returns,
+    rollouts,
+)
 
-__all__ = ["algos", "checks", "envs", "imitation", "plotting", "rollouts"]
+__all__ = ["advantages", "algos", "checks", "envs", "imitation", "plotting", "policy_gradient", "returns", "rollouts"]

@@ -2,7 +2,9 @@
 
 Lecture 1: ``bc`` (behaviour cloning), ``dagger`` (DAgger), ``mixture`` (single
 Gaussian versus mixture-of-Gaussians policies on multimodal demonstrations).
+Lecture 2: ``reinforce`` (REINFORCE, discrete and Gaussian heads).
+Lecture 3: ``actor_critic`` (advantage actor-critic with GAE).
 """
-from rlcourse_utils.algos import bc, dagger, mixture
+from rlcourse_utils.algos import actor_critic, bc, dagger, mixture, reinforce
 
-__all__ = ["bc", "dagger", "mixture"]
+__all__ = ["actor_critic", "bc", "dagger", "mixture", "reinforce"]

@@ -1,0 +1,228 @@
+"""Advantage actor-critic (A2C) with GAE on CartPole-v1: the batch actor-critic of Lecture 3.
+
+    repeat:
+      1. run π_θ for ``n_steps`` in each of ``n_envs`` environments: {(s_t, a_t, r_t, s'_t)}
+      2. fit V_φ to bootstrapped targets  y_t = Â_t + V_φ(s_t)  (the λ-return)
+      3. evaluate Â^π(s_t, a_t) with ``advantage_fn`` (GAE(γ, λ) by default)
+      4. ∇_θ J ≈ (1/NT) Σ ∇_θ log π_θ(a_t | s_t) Â_t  (+ an entropy bonus)
+      5. θ ← θ + α ∇_θ J
+
+With n_steps = 1 and λ = 0 this is the online actor-critic (one transition per
+environment per update, the TD advantage); the defaults are the batch version.
+
+Gymnasium's CartPole vector env resets an episode on the step *after* it ends
+(next-step autoreset): the observation returned at the end is the true s'_t, and
+the following transition (final state → reset state, reward 0) is fake and
+masked out of both losses. A truncated episode (500 steps) bootstraps from
+V(s'_t); a terminated one (the pole fell) does not.
+
+Lecture 3 §Batch actor-critic, §Online actor-critic (Mnih et al. 2016, A3C/A2C;
+Schulman et al. 2016, GAE).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from rlcourse_utils import advantages, nets
+
+AdvantageFn = Callable[..., np.ndarray]  # (rewards, values, next_values, terminated, truncated, gamma, lam) -> (T, N)
+
+SOLVED = 475.0  # CartPole-v1's "solved" mean return
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of A2C with GAE; the defaults solve CartPole-v1 in 30k-45k steps (seeds 0-2), seconds on one core."""
+
+    n_envs: int = 16
+    """Parallel environments N; 4 to 64. More envs = more decorrelated samples per update."""
+    n_steps: int = 32
+    """Rollout length T per update; the batch is N * T transitions. 1 with lam=0 = online actor-critic."""
+    total_steps: int = 100_000
+    """Environment-step budget (all envs together); training stops early once ``stop_at`` is reached."""
+    gamma: float = 0.99
+    """Discount γ: the critic's horizon is about 1 / (1 - γ) steps; 0.9 to 0.999."""
+    lam: float = 0.95
+    """GAE λ: 0 = one-step TD advantage (low variance, biased), 1 = Monte Carlo (unbiased, noisy); 0.9 to 0.99."""
+    lr: float = 5e-3
+    """Adam learning rate of actor and critic; 1e-3 to 1e-2."""
+    hidden: tuple[int, ...] = (64, 64)
+    """Hidden widths of the MLPs."""
+    shared: bool = False
+    """True: one network body with a policy head and a value head; False: separate actor and critic networks."""
+    critic_steps: int = 10
+    """Gradient steps on the value loss per batch (the actor takes one); 1 to 10. Fitting V
+    better is plain supervised learning on the same targets, and lowers the advantages' variance.
+    With ``shared=True`` these extra steps also move the shared body."""
+    vf_coef: float = 0.5
+    """Weight of the value loss in the total loss (matters most with a shared body)."""
+    ent_coef: float = 0.0
+    """Weight of the entropy bonus; 0 to 0.01."""
+    value_scale: float = 100.0
+    """The critic predicts V / value_scale, so its outputs stay O(1) (V ≤ 1/(1-γ) = 100 on CartPole)."""
+    normalize_advantages: bool = True
+    """Standardise Â over each batch (scale-free step size); the lecture's estimator is unchanged up to scale."""
+    max_grad_norm: float = 10.0
+    """Gradient clipping (global norm)."""
+    window: int = 16
+    """Learning curve: mean return of the last ``window`` finished training episodes."""
+    stop_at: float | None = SOLVED
+    """Stop once the curve reaches this mean return (None: use the whole budget)."""
+
+    @property
+    def batch_size(self) -> int:
+        """Transitions per update, N * T."""
+        return self.n_envs * self.n_steps
+
+
+class ActorCritic(nn.Module):
+    """π_θ(a | s) and V_φ(s): two MLPs, or one shared body with two linear heads (``shared=True``)."""
+
+    def __init__(self, obs_dim: int, n_actions: int, hidden: tuple[int, ...], shared: bool):
+        super().__init__()
+        self.shared = shared
+        if shared:
+            self.body = nets.mlp(obs_dim, hidden[-1], hidden[:-1])
+            self.pi_head, self.v_head = nn.Linear(hidden[-1], n_actions), nn.Linear(hidden[-1], 1)
+        else:
+            self.actor, self.critic = nets.mlp(obs_dim, n_actions, hidden), nets.mlp(obs_dim, 1, hidden)
+        with torch.no_grad():  # a near-uniform initial policy (small last layer): no early accidental preference
+            last = self.pi_head if shared else self.actor[-1]
+            last.weight.mul_(0.01)
+            last.bias.zero_()
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, obs_dim) → logits (B, n_actions), values (B,) (in units of value_scale)."""
+        if self.shared:
+            h = torch.tanh(self.body(obs))  # (B, hidden)
+            return self.pi_head(h), self.v_head(h)[:, 0]
+        return self.actor(obs), self.critic(obs)[:, 0]
+
+    def policy(self, obs: torch.Tensor) -> torch.Tensor:
+        """The logits alone (what acting needs)."""
+        return self(obs)[0]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one A2C run produced; every array has one entry per update."""
+
+    env_steps: np.ndarray
+    """(U,) environment steps taken by the end of each update (the x-axis of a learning curve)."""
+    mean_return: np.ndarray
+    """(U,) mean undiscounted return of the last ``cfg.window`` finished episodes (NaN before the first)."""
+    entropy: np.ndarray
+    """(U,) mean policy entropy, nats; starts at log 2 ≈ 0.69 and should fall slowly, not collapse to 0 early."""
+    value_loss: np.ndarray
+    """(U,) critic's mean squared error on its targets, in units of value_scale²."""
+    explained_variance: np.ndarray
+    """(U,) 1 - Var[y - V] / Var[y] of the critic before its update: rises towards 1 in a healthy run."""
+    steps_to_solve: int | None
+    """First env step count at which mean_return ≥ 475, None if never."""
+    model: ActorCritic
+    """The trained networks: ``model.policy(obs)`` gives (B, 2) logits, ``model(obs)[1]`` V / value_scale."""
+    seconds: float
+    """Wall-clock time of the run."""
+
+
+def train(cfg: Config, seed: int = 0, advantage_fn: AdvantageFn = advantages.gae) -> Result:
+    """Run A2C with ``advantage_fn`` on CartPole-v1 and record the learning curve against env steps.
+
+    Args:
+        cfg: settings.
+        seed: seeds the environments, the network and the action sampling.
+        advantage_fn: GAE-like estimator (rewards, values, next_values, terminated, truncated, gamma, lam),
+            all (T, N) arrays, returning (T, N) advantages.
+
+    Returns:
+        A Result with the curve and the healthy-run diagnostics.
+    """
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    envs = gym.make_vec("CartPole-v1", num_envs=cfg.n_envs, vectorization_mode="vector_entry_point")
+    obs, _ = envs.reset(seed=seed)  # (N, 4)
+    model = ActorCritic(obs.shape[1], 2, cfg.hidden, cfg.shared)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    T, N = cfg.n_steps, cfg.n_envs
+    ep_return, finished = np.zeros(N), []
+    reset_step = np.zeros(N, dtype=bool)  # True: this env's next step only resets it (next-step autoreset)
+    log: dict[str, list] = {k: [] for k in ("steps", "ret", "ent", "vloss", "ev")}
+    steps, solved_at = 0, None
+    while steps < cfg.total_steps:
+        # 1. collect T steps in N envs, acting under no_grad
+        b_obs = np.zeros((T + 1, N, obs.shape[1]), dtype=np.float32)  # o_0 .. o_T; o_{t+1} is s'_t
+        b_act, b_rew = np.zeros((T, N), dtype=np.int64), np.zeros((T, N))
+        b_term, b_trunc, b_valid = (np.zeros((T, N), dtype=bool) for _ in range(3))
+        for t in range(T):
+            b_obs[t] = obs
+            with torch.no_grad():
+                logits = model.policy(torch.as_tensor(obs))  # (N, 2)
+            action = torch.distributions.Categorical(logits=logits).sample().numpy()  # (N,)
+            obs, reward, terminated, truncated, _ = envs.step(action)
+            b_act[t], b_rew[t], b_term[t], b_trunc[t] = action, reward, terminated, truncated
+            b_valid[t] = ~reset_step  # a reset step is not a transition of the MDP: masked out
+            ep_return += reward
+            ended = terminated | truncated
+            finished += ep_return[ended].tolist()
+            ep_return[ended] = 0.0
+            reset_step = ended  # CRUCIAL: the env resets on the next step, whatever action we send
+        b_obs[T] = obs
+        b_term |= ~b_valid  # a fake transition neither bootstraps nor links its neighbours
+        steps += T * N
+
+        # 2-3. values of o_0..o_T in one pass; advantages and λ-return targets without gradient
+        o = torch.as_tensor(b_obs.reshape((T + 1) * N, -1))
+        with torch.no_grad():
+            v_all = model(o)[1].reshape(T + 1, N).numpy() * cfg.value_scale  # (T+1, N)
+        values, next_values = v_all[:-1], v_all[1:]  # next-step autoreset: o_{t+1} is the true s'_t
+        adv = np.asarray(advantage_fn(b_rew, values, next_values, b_term, b_trunc, cfg.gamma, cfg.lam))  # (T, N)
+        targets = adv + values  # (T, N) the critic's regression targets
+
+        # 4-5. one gradient step on policy-gradient + value loss - entropy bonus, valid steps only
+        mask = torch.as_tensor(b_valid.reshape(-1), dtype=torch.float32)  # (T*N,)
+        a = torch.as_tensor(adv.reshape(-1), dtype=torch.float32)  # (T*N,)
+        if cfg.normalize_advantages:
+            mean = (a * mask).sum() / mask.sum()
+            std = (((a - mean) ** 2 * mask).sum() / mask.sum()).sqrt()
+            a = (a - mean) / (std + 1e-8)
+        logits, v = model(o[: T * N])  # (T*N, 2), (T*N,)
+        dist = torch.distributions.Categorical(logits=logits)
+        logp = dist.log_prob(torch.as_tensor(b_act.reshape(-1)))  # (T*N,)
+        y = torch.as_tensor(targets.reshape(-1) / cfg.value_scale, dtype=torch.float32)  # (T*N,)
+        masked_mean = lambda x: (x * mask).sum() / mask.sum()  # noqa: E731
+        pg_loss = -masked_mean(logp * a)
+        v_loss = masked_mean((v - y) ** 2)
+        entropy = masked_mean(dist.entropy())
+        loss = pg_loss + cfg.vf_coef * v_loss - cfg.ent_coef * entropy
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+        optimizer.step()
+        for _ in range(cfg.critic_steps - 1):  # extra regression steps of the critic alone (separate networks)
+            v_loss_extra = masked_mean((model(o[: T * N])[1] - y) ** 2)
+            optimizer.zero_grad()
+            (cfg.vf_coef * v_loss_extra).backward()
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            optimizer.step()
+
+        # diagnostics of a healthy run
+        ok = b_valid
+        ev = 1.0 - np.var(targets[ok] - values[ok]) / max(np.var(targets[ok]), 1e-8)
+        mean_ret = float(np.mean(finished[-cfg.window:])) if finished else np.nan
+        for key, val in zip(log, (steps, mean_ret, entropy.item(), v_loss.item(), ev)):
+            log[key].append(val)
+        if solved_at is None and len(finished) >= cfg.window and mean_ret >= SOLVED:
+            solved_at = steps
+        if cfg.stop_at is not None and len(finished) >= cfg.window and mean_ret >= cfg.stop_at:
+            break
+    envs.close()
+    return Result(np.array(log["steps"]), np.array(log["ret"]), np.array(log["ent"]), np.array(log["vloss"]),
+                  np.array(log["ev"]), solved_at, model,
+                  time.perf_counter() - start)

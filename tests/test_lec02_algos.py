@@ -1,0 +1,48 @@
+"""Lecture 2 algorithms: REINFORCE variants, determinism and learning."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from rlcourse_utils.algos import reinforce
+
+
+def test_advantage_variants():
+    r = np.array([[1.0, 1.0], [1.0, 0.0], [1.0, 0.0]])
+    m = np.array([[1.0, 1.0], [1.0, 0.0], [1.0, 0.0]])
+    np.testing.assert_allclose(reinforce.advantages(r, m, "full_return", 1.0), [[3, 1], [3, 0], [3, 0]])
+    np.testing.assert_allclose(reinforce.advantages(r, m, "reward_to_go", 1.0), [[3, 1], [2, 0], [1, 0]])
+    np.testing.assert_allclose(reinforce.advantages(r, m, "baseline", 1.0), [[1, -1], [0, 0], [0, 0]])
+    with pytest.raises(ValueError):
+        reinforce.advantages(r, m, "nope", 1.0)
+
+
+def test_same_seed_same_curve():
+    cfg = reinforce.Config(total_steps=3000, n_envs=4)
+    a, b = reinforce.train(cfg, 5), reinforce.train(cfg, 5)
+    np.testing.assert_array_equal(a.returns, b.returns)
+    assert a.steps[-1] >= 3000 and np.all(np.diff(a.steps) > 0)
+
+
+def test_reinforce_with_baseline_solves_cartpole():
+    res = reinforce.train(reinforce.Config(variant="baseline"), seed=1)
+    assert res.eval_returns.mean() >= 475
+
+
+def test_gaussian_reinforce_learns_point_mass():
+    do_nothing = reinforce.point_mass_return(lambda s: 0 * s[:, 0], 40, 256, 0)
+    res = reinforce.train_gaussian(dataclasses.replace(reinforce.GaussianConfig(), n_iters=100), seed=0)
+    assert res.eval_return > do_nothing / 3
+    assert res.stds[-1] < res.stds[0]
+
+
+def test_point_mass_optimum_matches_its_own_rollouts():
+    value, gains = reinforce.point_mass_optimum(40)
+    env = reinforce.PointMass(20000, np.random.default_rng(0))
+    s, total = env.reset(), 0.0
+    for t in range(40):
+        s, r = env.step(-s @ gains[t])
+        total = total + r
+    assert abs(total.mean() / value - 1) < 0.03
+    learned = reinforce.train_gaussian(reinforce.GaussianConfig(n_iters=100), seed=0).eval_return
+    assert learned < value + 0.1  # nothing beats the optimum (up to sampling noise)
