@@ -221,3 +221,19 @@ def test_wire_roundtrip_preserves_values_and_flags():
     assert np.isnan(back[0][1]) and back[1].has_grad_fn and back[1].array.tolist() == [2.0, 2.0]
     assert back[2] == 3 and back[3][0] == 4 and back[4] is None
     assert isinstance(core.decode(core.encode(object())), core.OtherValue)
+
+
+def test_a_loss_with_the_right_value_but_the_wrong_gradient_fails():
+    from rlcourse_utils import policy_gradient
+
+    def pg_pseudo_loss(log_probs, advantages, mask=None):  # forgets to detach the weights
+        weighted = log_probs * advantages
+        if mask is not None:
+            weighted = weighted * mask
+        return -weighted.sum(0).mean()
+
+    result = core.run_check(checks.get("L02_pg_pseudo_loss"), pg_pseudo_loss)
+    assert not result.passed
+    assert "the gradient of sum(result) with respect to `advantages`" in result.line
+    assert "autograd would train on the wrong gradient" in result.line
+    assert core.run_check(checks.get("L02_pg_pseudo_loss"), policy_gradient.pg_pseudo_loss).passed

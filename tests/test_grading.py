@@ -42,6 +42,13 @@ SUBMISSIONS = {
                             "L01_bc_loss": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"}),
     "01_wrong_shapes": notebook({
         "L01_stack_history": "def stack_history(obs, episode_start, k):\n    return obs",
+        # right value, wrong gradient: d loss / d logits doubled, caught by the gradient comparison
+        "L01_mog_log_likelihood": ("def mog_log_likelihood(logits, means, log_stds, actions):\n"
+                                   "    log_w = torch.log_softmax(logits, -1)\n"
+                                   "    z = (actions.unsqueeze(-2) - means) / log_stds.exp()\n"
+                                   "    ln = (-0.5 * z**2 - log_stds - 0.5 * np.log(2 * np.pi)).sum(-1)\n"
+                                   "    out = torch.logsumexp(log_w + ln, -1)\n"
+                                   "    return out + (out - out.detach())"),
         "L01_bc_loss": "def bc_loss(logits, expert_actions):\n    return 1 / 0"}),
     "01_cheats": notebook({
         "L01_bc_loss": "import rlcourse_utils\nbc_loss = rlcourse_utils.imitation.bc_loss",
@@ -107,6 +114,7 @@ def test_each_broken_exercise_loses_only_its_own_points(graded):
     assert points(rows, "01_crashes", "L01_dagger_aggregate") == 2
     assert "shape" in reason("01_wrong_shapes", "L01_stack_history")
     assert "ZeroDivisionError" in reason("01_wrong_shapes", "L01_bc_loss")
+    assert "the gradient of sum(result)" in reason("01_wrong_shapes", "L01_mog_log_likelihood")
     assert "out of memory" in reason("01_memory_hog", "L01_mog_log_likelihood")
     assert points(rows, "01_memory_hog", "L01_bc_loss") == 2
     assert "exercise cell not found" in reason("01_missing_cells", "L01_bc_loss")

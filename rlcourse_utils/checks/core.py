@@ -21,6 +21,7 @@ from rlcourse_utils.checks.wire import (
     decode,
     encode,
     guarded_call,
+    input_gradients,
 )
 
 
@@ -206,10 +207,12 @@ def describe_inputs(ex: Exercise, wire_args: list) -> str:
     return ", ".join(f"{name}={fmt_value(decode(v))}" for name, v in zip(arg_names(ex), wire_args))
 
 
-def expected_output(ex: Exercise, wire_args: list) -> Any:
-    """The reference's answer on a case, as a wire value (computed by whoever holds the reference)."""
-    value = ex.reference(*decode(wire_args, as_tensors=True))
-    return decode(encode(value))
+def expected_output(ex: Exercise, wire_args: list) -> tuple[Any, Any]:
+    """The reference's answer on a case and its input gradients, as wire values (computed by
+    whoever holds the reference)."""
+    args = decode(wire_args, as_tensors=True)
+    value = ex.reference(*args)
+    return decode(encode(value)), decode(encode(input_gradients(value, tuple(args))))
 
 
 def judge(ex: Exercise, case_number: int, n_cases: int, case: Case, wire_args: list, expected: Any,
@@ -217,12 +220,21 @@ def judge(ex: Exercise, case_number: int, n_cases: int, case: Case, wire_args: l
     """Turn one call's outcome into a verdict: the first thing wrong, in words, with the inputs."""
     label = f"case {case_number}/{n_cases}" + (f" ({case.note})" if case.note else "")
     inputs = describe_inputs(ex, wire_args)
+    expected, expected_gradients = expected
     if outcome.not_implemented:
         return CaseResult(False, f"{label}: {outcome.error}", not_implemented=True)
     if outcome.error:
         return CaseResult(False, f"{label}: your function {outcome.error}. Inputs: {inputs}. Hint: {ex.hint}")
     actual = decode(outcome.value)
     message = compare(expected, actual, ex.rtol, ex.atol)
+    if message is None and expected_gradients is not None:
+        actual_gradients = decode(outcome.gradients) if outcome.gradients is not None else None
+        for name, want, got in zip(arg_names(ex), expected_gradients, actual_gradients or [None] * len(arg_names(ex))):
+            if isinstance(want, np.ndarray) and isinstance(got, np.ndarray):
+                message = _compare_arrays(want, got, ex.rtol, ex.atol, f"the gradient of sum(result) with respect to `{name}`")
+                if message:
+                    message += " (the value is right, but autograd would train on the wrong gradient)"
+                    break
     if message is None and inputs_after is not None:
         for name, before, after in zip(arg_names(ex), wire_args, inputs_after):
             if compare(decode(before), decode(after), 0.0, 0.0) is not None:
@@ -242,6 +254,7 @@ def run_cases(ex: Exercise, fn: Callable, cases: list[Case], stop_at_first_failu
         expected = expected_output(ex, wire_args)
         args = decode(wire_args, as_tensors=True)  # the student's own copies
         outcome = guarded_call(fn, tuple(args), ex.timeout)
+        outcome.gradients = encode(input_gradients(outcome.value, tuple(args)))
         outcome.value = encode(outcome.value)
         verdict = judge(ex, number, len(cases), case, wire_args, expected, outcome, encode(list(args)))
         result.results.append(verdict)

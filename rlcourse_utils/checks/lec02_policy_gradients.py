@@ -75,6 +75,8 @@ def pg_pseudo_loss_public() -> list[Case]:
              "padding (mask 0) after the second episode ended must not count: 3 log 2 / 2 = 1.0397"),
         Case(_pg_random(rng, 5, 1, False), "one trajectory: sum over time (not the mean)"),
         Case(_pg_random(rng, 8, 4, True), "four episodes of different lengths"),
+        Case((_t([[half, half], [half, half]], grad=True), _t([[1.0, 2.0], [1.0, 2.0]], grad=True)),
+             "advantages that carry gradients: Â is a constant weight, so no gradient may flow into it (detach it)"),
     ]
 
 
@@ -85,6 +87,8 @@ def pg_pseudo_loss_hidden() -> list[Case]:
     cases += [
         Case((_t(np.log(np.full((4, 3), 0.3)), grad=True), _t(np.zeros((4, 3)))), "all weights 0: the loss is 0"),
         Case((_t(np.log(rng.uniform(0.1, 1, (6,))), grad=True), _t(rng.normal(size=6))), "time axis only (T,)"),
+        Case((_t(np.log(rng.uniform(0.1, 1, (5, 3))), grad=True), _t(rng.normal(size=(5, 3)), grad=True)),
+             "advantages from a critic that still carry gradients"),
     ]
     return cases
 

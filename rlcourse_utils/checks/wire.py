@@ -172,6 +172,30 @@ class CallOutcome:
     timed_out: bool = False
     printed: int = 0  # characters printed during the call
     seconds: float = 0.0
+    gradients: Any = None  # wire-encoded ``input_gradients`` of the value, when it is differentiable
+
+
+def input_gradients(value: Any, args: tuple) -> list | None:
+    """d sum(value) / d arg for each tensor argument that requires grad (None for the others).
+
+    A check compares these with the reference's, which catches a loss whose value is
+    right but whose gradient is not (a weight that should be a constant, not detached).
+    None when the value is not a differentiable tensor or the backward pass fails.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(value, torch.Tensor) or value.grad_fn is None:
+        return None
+    wanted = [i for i, a in enumerate(args) if isinstance(a, torch.Tensor) and a.requires_grad]
+    if not wanted:
+        return None
+    try:
+        grads = torch.autograd.grad(value.sum(), [args[i] for i in wanted], allow_unused=True)
+    except Exception:
+        return None
+    out: list = [None] * len(args)
+    for i, g in zip(wanted, grads):
+        out[i] = np.zeros(tuple(args[i].shape), dtype=np.float64) if g is None else g.detach().cpu().numpy()
+    return out
 
 
 def _where(tb, filename: str) -> str:

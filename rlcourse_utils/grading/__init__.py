@@ -250,7 +250,7 @@ def _score(name: str, prep: _Prepared, outcome: Any) -> Row:
     for number, (case, wire_args, expected, raw) in enumerate(
             zip(prep.cases, prep.wire_args, prep.expected, outcome), start=1):
         call = CallOutcome(value=raw["value"], error=raw["error"], not_implemented=raw["not_implemented"],
-                           printed=int(raw["printed"]))
+                           printed=int(raw["printed"]), gradients=raw.get("gradients"))
         verdicts.append(judge(ex, number, len(prep.cases), case, wire_args, expected, call, raw["inputs_after"]))
     passed = sum(v.passed for v in verdicts)
     total = len(prep.cases)

@@ -80,7 +80,8 @@ def main() -> None:
                 continue
             args = wire.decode(wire_args, as_tensors=True)
             outcome = wire.guarded_call(fn, tuple(args), timeout)
-            outcomes.append({"value": wire.encode(outcome.value), "error": outcome.error,
+            gradients = wire.encode(wire.input_gradients(outcome.value, tuple(args)))
+            outcomes.append({"value": wire.encode(outcome.value), "gradients": gradients, "error": outcome.error,
                              "not_implemented": outcome.not_implemented, "timed_out": outcome.timed_out,
                              "printed": outcome.printed,
                              "inputs_after": wire.encode(list(args))})
