@@ -33,6 +33,7 @@ from rlcourse_utils import (  # noqa: E402
     advantages,
     algos,
     checks,
+    dp,
     envs,
     imitation,
     plotting,
@@ -41,4 +42,4 @@ from rlcourse_utils import (  # noqa: E402
     rollouts,
 )
 
-__all__ = ["advantages", "algos", "checks", "envs", "imitation", "plotting", "policy_gradient", "returns", "rollouts"]
+__all__ = ["advantages", "algos", "checks", "dp", "envs", "imitation", "plotting", "policy_gradient", "returns", "rollouts"]

@@ -5,6 +5,6 @@ Gaussian versus mixture-of-Gaussians policies on multimodal demonstrations).
 Lecture 2: ``reinforce`` (REINFORCE, discrete and Gaussian heads).
 Lecture 3: ``actor_critic`` (advantage actor-critic with GAE).
 """
-from rlcourse_utils.algos import actor_critic, bc, dagger, mixture, reinforce
+from rlcourse_utils.algos import actor_critic, bc, dagger, fitted_q, mixture, reinforce
 
-__all__ = ["actor_critic", "bc", "dagger", "mixture", "reinforce"]
+__all__ = ["actor_critic", "bc", "dagger", "fitted_q", "mixture", "reinforce"]

@@ -1,0 +1,121 @@
+"""Lecture 4 checkers: the reference passes every case; known-wrong versions fail with a useful message."""
+import numpy as np
+import pytest
+
+from rlcourse_utils import checks, dp
+from rlcourse_utils.checks import core
+
+LEC04 = [ex for ex in checks.EXERCISES.values() if ex.lecture == "04"]
+
+
+def test_three_exercises_are_registered():
+    assert {ex.id for ex in LEC04} == {"L04_bellman_backup", "L04_value_iteration", "L04_epsilon_greedy"}
+
+
+@pytest.mark.parametrize("ex", LEC04, ids=lambda e: e.id)
+def test_reference_passes_public_and_hidden_cases(ex):
+    assert core.run_check(ex, ex.reference).passed
+    hidden = core.run_cases(ex, ex.reference, ex.hidden_cases(), stop_at_first_failure=False)
+    assert hidden.passed and hidden.n_cases > len(ex.public_cases()) - 1
+
+
+@pytest.mark.parametrize("ex", LEC04, ids=lambda e: e.id)
+def test_hidden_cases_differ_from_public_ones(ex):
+    public = {repr(core.encode(list(c.args))) for c in ex.public_cases()}
+    assert not public & {repr(core.encode(list(c.args))) for c in ex.hidden_cases()}
+
+
+# ---------------------------------------------------------------- known-wrong versions
+
+def backup_max_over_states(V, P, R, gamma):
+    return (R + gamma * P @ V).max(0)
+
+
+def backup_max_v_first(V, P, R, gamma):  # max inside the expectation: r + γ max V, ignores dynamics
+    return (R + gamma * np.max(V)).max(-1)
+
+
+def backup_mean_over_actions(V, P, R, gamma):
+    return (R + gamma * P @ V).mean(-1)
+
+
+def backup_wrong_axis(V, P, R, gamma):  # Σ_s P[s', a, s] V(s'): contracts the wrong state axis
+    return (R + gamma * np.einsum("tas,t->sa", P, V)).max(-1)
+
+
+def vi_one_extra(P, R, gamma, n_iters):
+    return dp.value_iteration(P, R, gamma, n_iters + 1)
+
+
+def vi_starts_at_rewards(P, R, gamma, n_iters):
+    V = np.asarray(R).max(-1)
+    for _ in range(n_iters):
+        V = (R + gamma * P @ V).max(-1)
+    return V
+
+
+def vi_in_place(P, R, gamma, n_iters):  # Gauss-Seidel sweeps: a different sequence V_k
+    V = np.zeros(len(R))
+    for _ in range(n_iters):
+        for s in range(len(R)):
+            V[s] = (R[s] + gamma * P[s] @ V).max()
+    return V
+
+
+def eg_greedy_gets_one_minus_eps_only(Q, epsilon):
+    Q = np.asarray(Q, dtype=float)
+    n = Q.shape[-1]
+    g = np.eye(n)[Q.argmax(-1)]
+    return (1 - epsilon) * g + (1 - g) * epsilon / (n - 1)
+
+
+def eg_ties_share(Q, epsilon):
+    Q = np.asarray(Q, dtype=float)
+    g = (Q == Q.max(-1, keepdims=True)).astype(float)
+    return (1 - epsilon) * g / g.sum(-1, keepdims=True) + epsilon / Q.shape[-1]
+
+
+def eg_unnormalised(Q, epsilon):
+    Q = np.asarray(Q, dtype=float)
+    return np.eye(Q.shape[-1])[Q.argmax(-1)] + epsilon / Q.shape[-1]
+
+
+def eg_argmin(Q, epsilon):
+    return dp.epsilon_greedy_probs(-np.asarray(Q, dtype=float), epsilon)
+
+
+MUTANTS = [
+    ("L04_bellman_backup", backup_max_over_states, "Inputs:"),
+    ("L04_bellman_backup", backup_max_v_first, "a max over Q"),
+    ("L04_bellman_backup", backup_mean_over_actions, "V = 0"),
+    ("L04_bellman_backup", backup_wrong_axis, "differs at index"),
+    ("L04_value_iteration", vi_one_extra, "0 iterations"),
+    ("L04_value_iteration", vi_starts_at_rewards, "0 iterations"),
+    ("L04_value_iteration", vi_in_place, "synchronous"),
+    ("L04_epsilon_greedy", eg_greedy_gets_one_minus_eps_only, "[.1, .8, .1]"),
+    ("L04_epsilon_greedy", eg_ties_share, "first maximiser"),
+    ("L04_epsilon_greedy", eg_unnormalised, "[.1, .8, .1]"),
+    ("L04_epsilon_greedy", eg_argmin, "[.1, .8, .1]"),
+]
+
+
+@pytest.mark.parametrize("exercise_id, mutant, fragment", MUTANTS, ids=[m[1].__name__ for m in MUTANTS])
+def test_known_wrong_versions_fail_with_a_useful_message(exercise_id, mutant, fragment):
+    result = core.run_check(checks.get(exercise_id), mutant)
+    assert not result.passed
+    assert result.line.startswith(f"✗ {exercise_id}: case ")
+    assert fragment in result.line, result.line
+    assert "Inputs:" in result.line and "Hint:" in result.line
+
+
+@pytest.mark.parametrize("exercise_id, mutant", [(m[0], m[1]) for m in MUTANTS], ids=[m[1].__name__ for m in MUTANTS])
+def test_known_wrong_versions_fail_hidden_cases_too(exercise_id, mutant):
+    ex = checks.get(exercise_id)
+    assert not core.run_cases(ex, mutant, ex.hidden_cases(), stop_at_first_failure=False).passed
+
+
+def test_a_stub_is_reported_as_not_implemented():
+    def value_iteration(P, R, gamma, n_iters):
+        raise NotImplementedError
+
+    assert core.run_check(checks.get("L04_value_iteration"), value_iteration).not_implemented
