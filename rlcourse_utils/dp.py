@@ -122,6 +122,23 @@ def epsilon_greedy_probs(Q: np.ndarray, epsilon: float) -> np.ndarray:
     return (1.0 - epsilon) * greedy + epsilon / n
 
 
+def epsilon_soft_q_iteration(P: np.ndarray, R: np.ndarray, gamma: float, epsilon: float,
+                             n_iters: int = 1000) -> np.ndarray:
+    """Q_ε: the fixed point of Q(s,a) = r(s,a) + γ Σ_s' p(s'|s,a) Σ_a' π_ε(a'|s'; Q) Q(s',a'), π_ε ε-greedy in Q.
+
+    What SARSA with a fixed ε converges to: the value of acting ε-greedily in its own Q. ε = 0 gives Q*.
+    (S, A, S), (S, A) → (S, A).
+
+    >>> P = np.array([[[1.0], [1.0]]]); R = np.array([[1.0, 0.0]])   # one state, actions pay 1 and 0
+    >>> np.round(epsilon_soft_q_iteration(P, R, 0.5, 0.5, 200), 6)   # π_ε = (3/4, 1/4): V = 3/4 + V/2 = 1.5
+    array([[1.75, 0.75]])
+    """
+    Q = np.zeros_like(R, dtype=np.float64)
+    for _ in range(n_iters):
+        Q = R + gamma * P @ (epsilon_greedy_probs(Q, epsilon) * Q).sum(-1)
+    return Q
+
+
 def boltzmann_probs(Q: np.ndarray, temperature: float) -> np.ndarray:
     """π(a|s) = exp(Q(s,a)/τ) / Σ_a' exp(Q(s,a')/τ), numerically stable; (..., A) → (..., A)."""
     z = np.asarray(Q, dtype=np.float64) / temperature

@@ -66,3 +66,33 @@ def test_fitted_q_tabular_features_and_divergence():
     w = fitted_q.tsitsiklis_van_roy(0.9, 20)
     np.testing.assert_allclose(w, 1.08 ** np.arange(21))
     assert abs(fitted_q.tsitsiklis_van_roy(0.8, 200)[-1]) < 1e-2
+
+
+def test_epsilon_soft_fixed_point():
+    mdp = tabular.random_mdp(5, 3, gamma=0.9, seed=3)
+    Q_star = dp.q_iteration(mdp.P, mdp.R, mdp.gamma, 1000)
+    np.testing.assert_allclose(dp.epsilon_soft_q_iteration(mdp.P, mdp.R, mdp.gamma, 0.0), Q_star, atol=1e-10)
+    Q = dp.epsilon_soft_q_iteration(mdp.P, mdp.R, mdp.gamma, 0.3)
+    pi = dp.epsilon_greedy_probs(Q, 0.3)
+    # a fixed point, and the exact action value of its own ε-greedy policy
+    np.testing.assert_allclose(Q, tabular.q_value(mdp, pi), atol=1e-9)
+    assert np.all(Q <= Q_star + 1e-12) and np.abs(Q - Q_star).max() > 1e-3
+
+
+def test_online_q_learning_reaches_q_star_and_sarsa_q_eps():
+    from rlcourse_utils.algos import tabular_q
+    mdp, _ = gridworld.gridworld(slip=0.2, gamma=0.9)
+    Q_star = dp.q_iteration(mdp.P, mdp.R, mdp.gamma, 500)
+    Q_eps = dp.epsilon_soft_q_iteration(mdp.P, mdp.R, mdp.gamma, 0.3)
+    gap = np.abs(Q_star - Q_eps)[:-1].max()
+    targets = {"star": Q_star, "eps": Q_eps}
+    cfg = tabular_q.Config(epsilon=0.3, n_iters=3000)
+    ql = tabular_q.train(mdp, cfg, seed=5, targets=targets)
+    sarsa = tabular_q.train(mdp, tabular_q.Config(rule="sarsa", epsilon=0.3, n_iters=3000), seed=5, targets=targets)
+    assert ql.errors["star"][-1] < gap / 3 < ql.errors["eps"][-1]
+    assert sarsa.errors["eps"][-1] < gap / 3 < sarsa.errors["star"][-1]
+    assert ql.errors["star"][-1] < ql.errors["star"][0]                         # it learned over time
+    again = tabular_q.train(mdp, cfg, seed=5, targets=targets)
+    np.testing.assert_array_equal(again.q, ql.q)                                 # seeded
+    with pytest.raises(ValueError, match="rule"):
+        tabular_q.train(mdp, tabular_q.Config(rule="expected_sarsa"))

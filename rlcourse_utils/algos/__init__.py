@@ -4,7 +4,8 @@ Lecture 1: ``bc`` (behaviour cloning), ``dagger`` (DAgger), ``mixture`` (single
 Gaussian versus mixture-of-Gaussians policies on multimodal demonstrations).
 Lecture 2: ``reinforce`` (REINFORCE, discrete and Gaussian heads).
 Lecture 3: ``actor_critic`` (advantage actor-critic with GAE).
+Lecture 4: ``fitted_q`` (fitted Q-iteration, a divergent fitted value iteration), ``tabular_q`` (online Q-learning / SARSA).
 """
-from rlcourse_utils.algos import actor_critic, bc, dagger, fitted_q, mixture, reinforce
+from rlcourse_utils.algos import actor_critic, bc, dagger, fitted_q, mixture, reinforce, tabular_q
 
-__all__ = ["actor_critic", "bc", "dagger", "fitted_q", "mixture", "reinforce"]
+__all__ = ["actor_critic", "bc", "dagger", "fitted_q", "mixture", "reinforce", "tabular_q"]
