@@ -33,13 +33,16 @@ from rlcourse_utils import (  # noqa: E402
     advantages,
     algos,
     checks,
+    control,
     dp,
     envs,
     imitation,
+    planning,
     plotting,
     policy_gradient,
     returns,
     rollouts,
-)
+    )
 
-__all__ = ["advantages", "algos", "checks", "dp", "envs", "imitation", "plotting", "policy_gradient", "returns", "rollouts"]
+__all__ = ["advantages", "algos", "checks", "control", "dp", "envs", "imitation", "planning", "plotting",
+           "policy_gradient", "returns", "rollouts"]
