@@ -37,6 +37,7 @@ from rlcourse_utils import (  # noqa: E402
     dp,
     envs,
     imitation,
+    model_policy,
     planning,
     plotting,
     policy_gradient,
@@ -44,5 +45,5 @@ from rlcourse_utils import (  # noqa: E402
     rollouts,
     )
 
-__all__ = ["advantages", "algos", "checks", "control", "dp", "envs", "imitation", "planning", "plotting",
+__all__ = ["advantages", "algos", "checks", "control", "dp", "envs", "imitation", "model_policy", "planning", "plotting",
            "policy_gradient", "returns", "rollouts"]
