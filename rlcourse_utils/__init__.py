@@ -43,7 +43,9 @@ from rlcourse_utils import (  # noqa: E402
     policy_gradient,
     returns,
     rollouts,
-    )
+    tabular_pg,
+    trust_region,
+)
 
-__all__ = ["advantages", "algos", "checks", "control", "dp", "envs", "imitation", "model_policy", "planning", "plotting",
-           "policy_gradient", "returns", "rollouts"]
+__all__ = ["advantages", "algos", "checks", "control", "dp", "envs", "imitation", "model_policy", "planning",
+           "plotting", "policy_gradient", "returns", "rollouts", "tabular_pg", "trust_region"]

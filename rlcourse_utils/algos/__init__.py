@@ -5,9 +5,14 @@ Gaussian versus mixture-of-Gaussians policies on multimodal demonstrations).
 Lecture 2: ``reinforce`` (REINFORCE, discrete and Gaussian heads).
 Lecture 3: ``actor_critic`` (advantage actor-critic with GAE).
 Lecture 4: ``fitted_q`` (fitted Q-iteration, a divergent fitted value iteration), ``tabular_q`` (online Q-learning / SARSA).
+Lecture 5: ``dqn`` (DQN and double DQN), ``ddpg`` (DDPG / TD3).
+Lecture 6: ``ppo`` (PPO), ``trpo`` (TRPO).
 Lecture 7: planners live in ``rlcourse_utils.planning`` and ``control``.
+Lecture 8: ``mbrl`` (model-based RL with a learned ensemble and MPC).
 Lecture 9: ``dyna`` (Dyna-Q and short model rollouts), ``distill`` (DAgger from an MPC expert), ``gps`` (guided policy search).
 """
-from rlcourse_utils.algos import actor_critic, bc, dagger, distill, dyna, fitted_q, gps, mixture, reinforce, tabular_q
+from rlcourse_utils.algos import (actor_critic, bc, dagger, distill, dyna, fitted_q, gps, mixture, ppo,
+                                 reinforce, tabular_q, trpo)
 
-__all__ = ["actor_critic", "bc", "dagger", "distill", "dyna", "fitted_q", "gps", "mixture", "reinforce", "tabular_q"]
+__all__ = ["actor_critic", "bc", "dagger", "distill", "dyna", "fitted_q", "gps", "mixture", "ppo", "reinforce",
+           "tabular_q", "trpo"]

@@ -3,6 +3,6 @@
 ``cartpole``: a weight-free LQR expert for CartPole-v1 and its partial observation.
 ``obstacle``: a 2-D point that must pass a disc on the left or on the right (multimodal demos).
 """
-from rlcourse_utils.envs import cartpole, gridworld, maze, obstacle, pendulum, tabular  # tabular: Lecture 2-3 exact MDP
+from rlcourse_utils.envs import (cartpole, gridworld, maze, obstacle, pendulum, tabular)
 
 __all__ = ["cartpole", "gridworld", "maze", "obstacle", "pendulum", "tabular"]

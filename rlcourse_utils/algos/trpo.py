@@ -1,0 +1,181 @@
+"""Trust region policy optimisation (TRPO) on CartPole-v1: natural gradient by conjugate gradient with
+Fisher-vector products, then a backtracking line search on the measured KL.
+
+    repeat:
+      1. run π_θ for ``n_steps`` in each of ``n_envs`` environments (``ppo.Collector``)
+      2. Â_t = GAE(γ, λ) with the critic V_φ (``advantages.gae``), standardised over the batch
+      3. g = ∇_θ' L̄(θ')|_{θ'=θ},  L̄(θ') = mean_t π_θ'(a_t|s_t) / π_θ(a_t|s_t) Â_t   (the IS surrogate)
+      4. x ≈ F⁻¹ g by ``cg_iters`` steps of conjugate gradient, each one Fisher-vector product
+         F v = ∇((∇ D̄_KL) · v) (double backprop through the mean KL; F is never formed)
+      5. full step Δθ = α x with α = √(2δ / gᵀ x): the quadratic KL model reaches δ
+      6. line search: θ' = θ + β^k Δθ for k = 0, 1, ...: keep the first with measured
+         D̄_KL(π_θ ‖ π_θ') ≤ δ and L̄(θ') > L̄(θ); if none, keep θ
+      7. fit V_φ to the λ-return targets (Adam, a few epochs)
+
+Every update's measured KL, line-search fraction and the KL the quadratic model predicted are
+recorded, so a notebook can assert that the trust region held. Only the actor is updated by
+steps 3-6; the critic is a separate network. Lecture 6 §TRPO (Schulman et al. 2015, App. C).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
+
+from rlcourse_utils import advantages, trust_region
+from rlcourse_utils.algos.actor_critic import SOLVED, ActorCritic
+from rlcourse_utils.algos.ppo import AdvantageFn, Collector, advantages_and_targets
+
+KLFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (old logits, new logits) -> (B,) KL per state
+CGFn = Callable[..., torch.Tensor]  # (A or p ↦ A p, b, n_iters) -> x ≈ A⁻¹ b
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of TRPO; the defaults take CartPole-v1 to a mean return of a few hundred in 50k steps."""
+
+    n_envs: int = 16
+    """Parallel environments N."""
+    n_steps: int = 64
+    """Rollout length T per update; the batch is N * T transitions (TRPO wants large batches: F and g come from it)."""
+    total_steps: int = 50_000
+    """Environment-step budget."""
+    gamma: float = 0.99
+    """Discount γ."""
+    lam: float = 0.95
+    """GAE λ."""
+    max_kl: float = 0.01
+    """Trust-region size δ: the mean KL D̄_KL(π_θ ‖ π_θ') allowed per update, nats; 0.001 to 0.05."""
+    cg_iters: int = 10
+    """Conjugate-gradient iterations (Fisher-vector products) per update; 5 to 20."""
+    damping: float = 0.1
+    """CG solves (F + damping I) x = g: F is singular for softmax logits; 0.01 to 0.1."""
+    backtrack_coef: float = 0.5
+    """Line search shrinks the step by this factor each time."""
+    max_backtracks: int = 10
+    """Line-search candidates before giving up (no step)."""
+    hidden: tuple[int, ...] = (64, 64)
+    """Hidden widths of the actor's and the critic's MLPs."""
+    critic_lr: float = 3e-3
+    """Adam learning rate of the critic."""
+    critic_epochs: int = 5
+    """Passes over each batch for the critic, in ``critic_minibatches`` minibatches."""
+    critic_minibatches: int = 4
+    """Minibatches per critic epoch."""
+    value_scale: float = 100.0
+    """The critic predicts V / value_scale."""
+    window: int = 16
+    """Learning curve: mean return of the last ``window`` finished training episodes."""
+
+    @property
+    def batch_size(self) -> int:
+        """Transitions per update, N * T."""
+        return self.n_envs * self.n_steps
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one TRPO run produced; every array has one entry per update."""
+
+    env_steps: np.ndarray
+    """(U,) environment steps by the end of each update."""
+    mean_return: np.ndarray
+    """(U,) mean return of the last ``cfg.window`` finished training episodes."""
+    kl: np.ndarray
+    """(U,) measured mean D_KL(π_θ ‖ π_θ') over the batch's states after the accepted step (0 if none)."""
+    predicted_kl: np.ndarray
+    """(U,) what the quadratic model ½ Δθᵀ F Δθ predicted for the accepted step."""
+    step_fraction: np.ndarray
+    """(U,) fraction β^k of the full natural step the line search accepted (1 = no backtracking, 0 = rejected)."""
+    surrogate_gain: np.ndarray
+    """(U,) L̄(θ') - L̄(θ) on the batch (in units of standardised advantage)."""
+    steps_to_solve: int | None
+    """First env step count at which mean_return ≥ 475, None if never."""
+    model: ActorCritic
+    """The trained actor and critic."""
+    seconds: float
+    """Wall-clock time of the run."""
+
+
+def train(cfg: Config, seed: int = 0, kl_fn: KLFn = trust_region.categorical_kl,
+          cg_fn: CGFn = trust_region.conjugate_gradient, advantage_fn: AdvantageFn = advantages.gae) -> Result:
+    """Run TRPO on CartPole-v1; record the curve and each update's measured KL.
+
+    Args:
+        cfg: settings.
+        seed: seeds the environments, networks, action sampling and critic minibatches.
+        kl_fn: categorical KL between logits, ``trust_region.categorical_kl`` by default.
+        cg_fn: conjugate gradient ``(A, b, n_iters)`` where A is a callable p ↦ F p.
+        advantage_fn: GAE-like estimator on (T, N) arrays.
+    """
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    col = Collector(cfg.n_envs, seed)
+    model = ActorCritic(col.obs.shape[1], 2, cfg.hidden, shared=False)
+    params = list(model.actor.parameters())
+    critic_opt = torch.optim.Adam(model.critic.parameters(), lr=cfg.critic_lr)
+    log: dict[str, list] = {k: [] for k in ("steps", "ret", "kl", "pred", "frac", "gain")}
+    solved_at = None
+    while col.steps < cfg.total_steps:
+        # 1-2. rollout, advantages (standardised) and critic targets
+        batch = col.collect(model.policy, cfg.n_steps)
+        adv, targets = advantages_and_targets(model, batch, cfg.gamma, cfg.lam, cfg.value_scale, advantage_fn)
+        keep = batch.valid.reshape(-1)
+        obs = torch.as_tensor(batch.obs[:-1].reshape(cfg.batch_size, -1)[keep])  # (B, 4)
+        act = torch.as_tensor(batch.actions.reshape(-1)[keep])  # (B,)
+        old_logits = torch.as_tensor(batch.logits.reshape(cfg.batch_size, -1)[keep])  # (B, 2) π_θ, fixed
+        logp_old = torch.distributions.Categorical(logits=old_logits).log_prob(act)  # (B,)
+        a = torch.as_tensor(adv.reshape(-1)[keep], dtype=torch.float32)
+        a = (a - a.mean()) / (a.std() + 1e-8)  # (B,)
+
+        def surrogate_and_kl(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            logp = torch.distributions.Categorical(logits=logits).log_prob(act)
+            return (torch.exp(logp - logp_old) * a).mean(), kl_fn(old_logits, logits).mean()
+
+        # 3-5. policy gradient, natural direction by CG on Fisher-vector products, full step
+        surr, kl = surrogate_and_kl(model.actor(obs))
+        g = trust_region.flat_grad(surr, params)  # (D,)
+        fvp = lambda v: trust_region.fisher_vector_product(kl, params, v, cfg.damping)  # noqa: E731
+        x = cg_fn(fvp, g, cfg.cg_iters)  # (D,) ≈ (F + cI)⁻¹ g
+        full_step = trust_region.natural_step_size(g, x, cfg.max_kl) * x  # (D,)
+        quad_kl = 0.5 * float(full_step @ trust_region.fisher_vector_product(kl, params, full_step))
+
+        # 6. backtracking line search on the measured KL and surrogate
+        theta_old = parameters_to_vector(params).detach().clone()
+
+        def evaluate(fraction: float) -> tuple[float, float]:
+            vector_to_parameters(theta_old + fraction * full_step, params)
+            with torch.no_grad():
+                s, k = surrogate_and_kl(model.actor(obs))
+            return float(s - surr.detach()), float(k)
+
+        fraction, _ = trust_region.backtracking_line_search(evaluate, cfg.max_kl, cfg.backtrack_coef,
+                                                            cfg.max_backtracks)
+        gain, measured_kl = evaluate(fraction)  # sets θ' = θ + fraction Δθ (θ itself when rejected)
+
+        # 7. critic regression on the λ-return targets
+        o_all = torch.as_tensor(batch.obs[:-1].reshape(cfg.batch_size, -1)[keep])
+        y = torch.as_tensor(targets.reshape(-1)[keep] / cfg.value_scale, dtype=torch.float32)
+        for _ in range(cfg.critic_epochs):
+            for idx in np.array_split(rng.permutation(len(y)), cfg.critic_minibatches):
+                idx = torch.as_tensor(idx)
+                v_loss = ((model.critic(o_all[idx])[:, 0] - y[idx]) ** 2).mean()
+                critic_opt.zero_grad()
+                v_loss.backward()
+                nn.utils.clip_grad_norm_(model.critic.parameters(), 1.0)
+                critic_opt.step()
+
+        mean_ret = col.mean_return(cfg.window)
+        for key, val in zip(log, (col.steps, mean_ret, measured_kl, fraction ** 2 * quad_kl, fraction, gain)):
+            log[key].append(val)
+        if solved_at is None and len(col.finished) >= cfg.window and mean_ret >= SOLVED:
+            solved_at = col.steps
+    col.close()
+    return Result(*(np.array(log[k]) for k in ("steps", "ret", "kl", "pred", "frac", "gain")),
+                  solved_at, model, time.perf_counter() - start)
