@@ -37,15 +37,19 @@ from rlcourse_utils import (  # noqa: E402
     dp,
     envs,
     imitation,
+    model_based,
     model_policy,
     planning,
     plotting,
     policy_gradient,
+    q_learning,
+    replay,
     returns,
     rollouts,
     tabular_pg,
     trust_region,
 )
 
-__all__ = ["advantages", "algos", "checks", "control", "dp", "envs", "imitation", "model_policy", "planning",
-           "plotting", "policy_gradient", "returns", "rollouts", "tabular_pg", "trust_region"]
+__all__ = ["advantages", "algos", "checks", "control", "dp", "envs", "imitation", "model_based", "model_policy",
+           "planning", "plotting", "policy_gradient", "q_learning", "replay", "returns", "rollouts",
+           "tabular_pg", "trust_region"]

@@ -11,8 +11,8 @@ Lecture 7: planners live in ``rlcourse_utils.planning`` and ``control``.
 Lecture 8: ``mbrl`` (model-based RL with a learned ensemble and MPC).
 Lecture 9: ``dyna`` (Dyna-Q and short model rollouts), ``distill`` (DAgger from an MPC expert), ``gps`` (guided policy search).
 """
-from rlcourse_utils.algos import (actor_critic, bc, dagger, distill, dyna, fitted_q, gps, mixture, ppo,
-                                 reinforce, tabular_q, trpo)
+from rlcourse_utils.algos import (actor_critic, bc, dagger, ddpg, distill, dqn, dyna, fitted_q, gps, mbrl,
+                                 mixture, ppo, reinforce, tabular_q, trpo)
 
-__all__ = ["actor_critic", "bc", "dagger", "distill", "dyna", "fitted_q", "gps", "mixture", "ppo", "reinforce",
-           "tabular_q", "trpo"]
+__all__ = ["actor_critic", "bc", "dagger", "ddpg", "distill", "dqn", "dyna", "fitted_q", "gps", "mbrl",
+           "mixture", "ppo", "reinforce", "tabular_q", "trpo"]

@@ -10,16 +10,18 @@ from __future__ import annotations
 from typing import Callable
 
 from rlcourse_utils.checks import (lec01_imitation, lec02_policy_gradients, lec03_actor_critic,
-                                   lec04_value_based, lec06_advanced_pg, lec07_optimal_control,
-                                   lec09_model_policy)
+                                   lec04_value_based, lec05_practical_q, lec06_advanced_pg,
+                                   lec07_optimal_control, lec08_model_based, lec09_model_policy)
 from rlcourse_utils.checks.core import Case, CheckResult, Exercise, run_cases, run_check
 
 EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in [*lec01_imitation.EXERCISES,
                                                        *lec02_policy_gradients.EXERCISES,
                                                        *lec03_actor_critic.EXERCISES,
                                                        *lec04_value_based.EXERCISES,
+                                                       *lec05_practical_q.EXERCISES,
                                                        *lec06_advanced_pg.EXERCISES,
                                                        *lec07_optimal_control.EXERCISES,
+                                                       *lec08_model_based.EXERCISES,
                                                        *lec09_model_policy.EXERCISES]}
 
 __all__ = ["EXERCISES", "Case", "CheckResult", "Exercise", "check", "get", "run_cases", "run_check", "use"]

@@ -1,0 +1,77 @@
+"""Lecture 8 loop: versions 0.5 / 1.0 / 1.5 do what they say, are seeded, and version 1.5 really learns."""
+import dataclasses
+
+import numpy as np
+import torch
+
+from rlcourse_utils import model_based as mb
+from rlcourse_utils.algos import mbrl
+
+TINY = mbrl.Config(n_random_steps=200, n_iters=2, n_envs=1, ensemble_size=2, hidden=(8,), fit_steps=10,
+                   batch_size=16, horizon=3, n_candidates=4, cem_iters=1, n_elite=2)
+
+
+def test_versions_differ_in_data_and_replanning():
+    torch.set_num_threads(1)
+    calls = {}
+    for v in ["0.5", "1.0", "1.5"]:
+        n = [0]
+
+        def spy(params, stats, obs0, actions):
+            n[0] += 1
+            return mb.ensemble_return(params, stats, obs0, actions)
+
+        r = mbrl.train(dataclasses.replace(TINY, version=v), seed=0, return_fn=spy)
+        calls[v] = n[0]
+        assert r.env_steps.tolist() == [400, 600]  # every real step counts, random data included
+        assert len(r.visited) == 2 and r.visited[0].shape == (200, 3)
+        expected = 200 if v == "0.5" else 600  # version 0.5 never aggregates
+        assert len(r.data[0]) == expected, (v, len(r.data[0]))
+    assert calls["1.5"] == 2 * 200  # MPC: one plan per step (one CEM iteration each)
+    assert calls["0.5"] == calls["1.0"] == 2 * int(np.ceil(200 / 3))  # open loop: one plan per H steps
+
+
+def test_same_seed_same_numbers():
+    a, b = mbrl.train(TINY, seed=3), mbrl.train(TINY, seed=3)
+    np.testing.assert_array_equal(a.mean_return, b.mean_return)
+    np.testing.assert_array_equal(a.train_error, b.train_error)
+
+
+def test_random_data_starts_at_rest():
+    obs, act, next_obs = mbrl.random_data(400, seed=1, at_rest=True)
+    assert obs.shape == (400, 3) and act.shape == (400, 1) and np.abs(act).max() <= 2
+    first = obs[::200]  # the two episodes' first observations: hanging down, θ̇ = 0
+    assert (first[:, 0] < -0.99).all() and (first[:, 2] == 0).all()
+    np.testing.assert_array_equal(obs[1:200], next_obs[:199])  # consecutive transitions chain
+
+
+def test_mpc_with_a_learned_ensemble_swings_the_pendulum_up():
+    torch.set_num_threads(1)
+    cfg = mbrl.Config(random_at_rest=False, n_iters=1)  # uniform random data, one round of 4 MPC episodes
+    r = mbrl.train(cfg, seed=0)
+    assert r.env_steps.tolist() == [1200]
+    assert r.mean_return[0] >= -300, r.mean_return  # a random policy scores about -1200
+    assert r.train_error[0] < 0.01
+
+
+def test_render_and_latent_model():
+    img = mbrl.render_pendulum(np.array([0.0, np.pi]), size=16)
+    assert img.shape == (2, 16, 16) and img.max() <= 1
+    top, bottom = img[:, :5].sum((1, 2)), img[:, -5:].sum((1, 2))
+    assert top[0] > 5 * bottom[0] and bottom[1] > 5 * top[1]  # θ = 0 is upright, θ = π hangs down
+    data = mbrl.image_transitions(2, seed=5)
+    assert data["obs"].shape == (398, 2, 16, 16) and data["next_frame"].shape == (398, 16, 16)
+    np.testing.assert_array_equal(data["obs"][1:199, 1], data["next_frame"][:198])
+    _, history = mbrl.train_latent(data, steps=150)
+    assert history[-20:].mean() < 0.7 * history[:20].mean()
+
+
+def test_random_shooting_runs_as_mpc_only():
+    r = mbrl.train(dataclasses.replace(TINY, planner="random", n_iters=1), seed=0)
+    assert r.env_steps.tolist() == [400] and np.isfinite(r.mean_return).all()
+    try:
+        mbrl.train(dataclasses.replace(TINY, planner="random", version="1.0"), seed=0)
+    except ValueError as e:
+        assert "version 1.5" in str(e)
+    else:
+        raise AssertionError("random shooting with open-loop execution should be refused")
