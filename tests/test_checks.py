@@ -7,21 +7,6 @@ from rlcourse_utils import checks, imitation
 from rlcourse_utils.checks import core
 from mutants import assert_rejected
 
-LEC01 = [ex for ex in checks.EXERCISES.values() if ex.lecture == "01"]
-
-
-@pytest.mark.parametrize("ex", LEC01, ids=lambda e: e.id)
-def test_reference_passes_public_and_hidden_cases(ex):
-    assert core.run_check(ex, ex.reference).passed
-    hidden = core.run_cases(ex, ex.reference, ex.hidden_cases(), stop_at_first_failure=False)
-    assert hidden.passed and hidden.n_cases > len(ex.public_cases()) - 1
-
-
-@pytest.mark.parametrize("ex", LEC01, ids=lambda e: e.id)
-def test_hidden_cases_differ_from_public_ones(ex):
-    public = {repr(core.encode(list(c.args))) for c in ex.public_cases()}
-    assert not public & {repr(core.encode(list(c.args))) for c in ex.hidden_cases()}
-
 
 # Known-wrong versions (mutants) with a fragment of the message each must produce.
 def bc_log_of_softmax(logits, expert_actions):
