@@ -189,7 +189,22 @@ def test_use_keeps_a_correct_answer(capsys):
     def bc_loss(logits, expert_actions):
         return torch.nn.functional.cross_entropy(logits, expert_actions)
 
-    assert checks.use("L01_bc_loss", bc_loss) is bc_loss
+    used = checks.use("L01_bc_loss", bc_loss)
+    assert used.__wrapped__ is bc_loss and used(torch.zeros(2, 3), torch.tensor([0, 1])) == bc_loss(
+        torch.zeros(2, 3), torch.tensor([0, 1]))
+
+
+def test_a_used_answer_that_fails_later_names_its_exercise(capsys):
+    def bc_loss(logits, expert_actions):  # right on the public cases, breaks on an empty batch
+        if len(logits) == 0:
+            raise IndexError("index 0 is out of bounds")
+        return torch.nn.functional.cross_entropy(logits, expert_actions)
+
+    used = checks.use("L01_bc_loss", bc_loss)
+    with pytest.raises(IndexError) as info:
+        used(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long))
+    note = "\n".join(info.value.__notes__)
+    assert "YOUR bc_loss (exercise L01_bc_loss)" in note and "torch array of shape (0, 3)" in note
 
 
 def test_unknown_exercise_id_lists_the_known_ones():
@@ -219,3 +234,25 @@ def test_a_loss_with_the_right_value_but_the_wrong_gradient_fails():
     assert "the gradient of sum(result) with respect to `advantages`" in result.line
     assert "autograd would train on the wrong gradient" in result.line
     assert core.run_check(checks.get("L02_pg_pseudo_loss"), policy_gradient.pg_pseudo_loss).passed
+
+
+def weighted_sum(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Σ x·w with the weights as constants."""
+    return (x * w.detach()).sum()
+
+
+def test_a_wrong_value_is_reported_before_a_wrong_gradient():
+    def cases():
+        return [core.Case((torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)), "gradient case first"),
+                core.Case((torch.ones(3), torch.full((3,), 2.0)), "value case second")]
+
+    ex = core.Exercise("L00_weighted_sum", weighted_sum, cases, cases, points=1, hint="detach w")
+
+    def undetached_and_wrong_on_three(x, w):
+        return (x * w).sum() + (len(x) == 3)
+
+    result = core.run_check(ex, undetached_and_wrong_on_three)
+    assert [r.gradient_only for r in result.results] == [True, False]
+    assert "case 2/2" in result.line and "the value is right" not in result.line, result.line
+    only_gradient = core.run_check(ex, lambda x, w: (x * w).sum())
+    assert "case 1/2" in only_gradient.line and "the value is right" in only_gradient.line

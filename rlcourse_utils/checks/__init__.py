@@ -7,7 +7,8 @@ Exercises are defined per lecture (``lec01_imitation.py``, ...) and collected he
 """
 from __future__ import annotations
 
-from typing import Callable
+import functools
+from typing import Any, Callable
 
 from rlcourse_utils.checks import (lec01_imitation, lec02_policy_gradients, lec03_actor_critic,
                                    lec04_value_based, lec05_practical_q, lec06_advanced_pg,
@@ -46,10 +47,35 @@ def use(exercise_id: str, fn: Callable) -> Callable:
     result = run_check(ex, fn)
     if result.passed:
         print(f"Using your {ex.name} ({exercise_id} passes its checks).")
-        return fn
+        return _naming_the_exercise(ex, fn)
     reason = "it is not implemented yet" if result.not_implemented else "it does not pass its checks yet"
     bar = "!" * 78
     print(f"{bar}\n!! {exercise_id}: your {ex.name} is not used because {reason}.\n"
           f"!! The cells below run the REFERENCE implementation {ex.reference_path} instead.\n"
           f"!! Finish the exercise, re-run its cell and this one to use your own.\n{bar}")
     return ex.reference
+
+
+def _describe(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return f"{type(value).__module__.split('.')[0]} array of shape {tuple(shape)}"
+    return "a function" if callable(value) else type(value).__name__
+
+
+def _naming_the_exercise(ex: Exercise, fn: Callable) -> Callable:
+    """``fn``, except that an exception it raises later (inside a training loop, say) says which
+    exercise it came from and with what kinds of input, so the student knows where to look."""
+
+    @functools.wraps(fn)
+    def student_function(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as err:
+            inputs = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
+            err.add_note(f"This was raised inside YOUR {ex.name} (exercise {ex.id}), which passed its public "
+                         f"check but not on this call's inputs: {inputs}. Fix the exercise cell and re-run it "
+                         "and the cells after it; the docstring states every input form it must accept.")
+            raise
+
+    return student_function

@@ -65,6 +65,7 @@ class CaseResult:
     passed: bool
     message: str = ""  # why it failed, in plain words; empty when it passed
     not_implemented: bool = False
+    gradient_only: bool = False  # the value was right and only an input gradient differed
 
 
 @dataclass
@@ -86,14 +87,20 @@ class CheckResult:
         return any(r.not_implemented for r in self.results)
 
     @property
+    def failures(self) -> list[CaseResult]:
+        """The failed cases, wrong values before wrong gradients (a gradient verdict only once every
+        value agrees, so a wrong answer never reads "the value is right, but the gradient...")."""
+        failed = [r for r in self.results if not r.passed]
+        return sorted(failed, key=lambda r: r.gradient_only)
+
+    @property
     def line(self) -> str:
         if self.passed:
             return f"✓ {self.exercise_id} passed ({self.n_passed}/{self.n_cases} cases)."
         if self.not_implemented:
             return (f"… {self.exercise_id}: not implemented yet. Replace `raise NotImplementedError` "
                     "in the exercise cell, run that cell, then run this check again.")
-        first = next(r for r in self.results if not r.passed)
-        return f"✗ {self.exercise_id}: {first.message}"
+        return f"✗ {self.exercise_id}: {self.failures[0].message}"
 
 
 # ---------------------------------------------------------------- formatting
@@ -227,6 +234,7 @@ def judge(ex: Exercise, case_number: int, n_cases: int, case: Case, wire_args: l
         return CaseResult(False, f"{label}: your function {outcome.error}. Inputs: {inputs}. Hint: {ex.hint}")
     actual = decode(outcome.value)
     message = compare(expected, actual, ex.rtol, ex.atol)
+    gradient_only = False
     if message is None and expected_gradients is not None:
         actual_gradients = decode(outcome.gradients) if outcome.gradients is not None else None
         for name, want, got in zip(arg_names(ex), expected_gradients, actual_gradients or [None] * len(arg_names(ex))):
@@ -234,6 +242,7 @@ def judge(ex: Exercise, case_number: int, n_cases: int, case: Case, wire_args: l
                 message = _compare_arrays(want, got, ex.rtol, ex.atol, f"the gradient of sum(result) with respect to `{name}`")
                 if message:
                     message += " (the value is right, but autograd would train on the wrong gradient)"
+                    gradient_only = True
                     break
     if message is None and inputs_after is not None:
         for name, before, after in zip(arg_names(ex), wire_args, inputs_after):
@@ -243,11 +252,16 @@ def judge(ex: Exercise, case_number: int, n_cases: int, case: Case, wire_args: l
     if message is None:
         return CaseResult(True)
     printed = f" (it printed {outcome.printed} characters)" if outcome.printed > 2000 else ""
-    return CaseResult(False, f"{label}: {message}{printed}. Inputs: {inputs}. Hint: {ex.hint}")
+    return CaseResult(False, f"{label}: {message}{printed}. Inputs: {inputs}. Hint: {ex.hint}",
+                      gradient_only=gradient_only)
 
 
 def run_cases(ex: Exercise, fn: Callable, cases: list[Case], stop_at_first_failure: bool = True) -> CheckResult:
-    """Run ``fn`` in this process on ``cases`` and judge each against the reference."""
+    """Run ``fn`` in this process on ``cases`` and judge each against the reference.
+
+    With ``stop_at_first_failure`` the run stops at the first wrong value (or missing
+    implementation); a case whose only fault is its gradient does not stop it, so a wrong value on
+    a later case is still the one reported."""
     result = CheckResult(ex.id, n_cases=len(cases))
     for number, case in enumerate(cases, start=1):
         wire_args = encode(list(case.args))
@@ -258,7 +272,7 @@ def run_cases(ex: Exercise, fn: Callable, cases: list[Case], stop_at_first_failu
         outcome.value = encode(outcome.value)
         verdict = judge(ex, number, len(cases), case, wire_args, expected, outcome, encode(list(args)))
         result.results.append(verdict)
-        if not verdict.passed and (stop_at_first_failure or verdict.not_implemented):
+        if not verdict.passed and not verdict.gradient_only and (stop_at_first_failure or verdict.not_implemented):
             break
     return result
 

@@ -255,7 +255,7 @@ def _score(name: str, prep: _Prepared, outcome: Any) -> Row:
     passed = sum(v.passed for v in verdicts)
     total = len(prep.cases)
     points = round(ex.points * passed / total, 2) if total else 0.0
-    failures = [v.message for v in verdicts if not v.passed]
+    failures = [v.message for v in sorted(verdicts, key=lambda v: v.gradient_only) if not v.passed]
     if len(verdicts) < total:
         failures.append(f"only {len(verdicts)} of {total} cases produced an answer")
     if not failures:
