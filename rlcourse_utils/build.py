@@ -123,10 +123,11 @@ def build(root: Path, selected: list[str] | None = None, progress: bool = True) 
     return times
 
 
-def drift(root: Path) -> list[str]:
-    """Where solutions/ differs from a rebuild of lectures/ + the reference (cell types and sources)."""
+def drift(root: Path, selected: list[str] | None = None) -> list[str]:
+    """Where solutions/ differs from a rebuild of lectures/ + the reference (cell types and sources),
+    for the selected lectures (all by default)."""
     problems = []
-    lecture_paths = lectures(root)
+    lecture_paths = lectures(root, selected)
     for path in lecture_paths:
         target = root / "solutions" / path.name
         if not target.exists():
@@ -137,7 +138,8 @@ def drift(root: Path) -> list[str]:
         if expected != actual:
             first = next((i for i, (e, a) in enumerate(zip(expected, actual)) if e != a), min(len(expected), len(actual)))
             problems.append(f"solutions/{path.name} differs from lectures/{path.name} + the reference at cell {first}")
-    names = {p.name for p in lecture_paths}
-    problems += [f"solutions/{p.name} has no lecture" for p in sorted((root / "solutions").glob("*.ipynb"))
-                 if p.name not in names]
+    if not selected:
+        names = {p.name for p in lecture_paths}
+        problems += [f"solutions/{p.name} has no lecture" for p in sorted((root / "solutions").glob("*.ipynb"))
+                     if p.name not in names]
     return problems

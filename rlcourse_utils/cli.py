@@ -1,4 +1,4 @@
-"""The ``rlcourse`` command: build solutions, grade submissions, print an exercise stub."""
+"""The rlcourse command: build solutions, grade submissions, print an exercise stub."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +11,7 @@ def _solutions(args: argparse.Namespace) -> int:
 
     root = Path(args.root) if args.root else build.course_root()
     if args.check:
-        problems = build.drift(root)
+        problems = build.drift(root, args.lectures or None)
         print("\n".join(problems) if problems else "solutions/ is up to date with lectures/ and the reference.")
         return 1 if problems else 0
     times = build.build(root, args.lectures or None)
@@ -29,9 +29,16 @@ def _grade(args: argparse.Namespace) -> int:
     if missing:
         print(f"rlcourse grade: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
+    if not grading.expand(inputs):
+        print(f"rlcourse grade: no notebooks (*.ipynb) in {', '.join(map(str, inputs))}", file=sys.stderr)
+        return 2
     out = Path(args.out)
-    rows = grading.grade(inputs, out, Path(args.feedback) if args.feedback else None, args.lecture, limits,
-                         args.workers)
+    try:
+        rows = grading.grade(inputs, out, Path(args.feedback) if args.feedback else None, args.lecture, limits,
+                             args.workers)
+    except ValueError as err:
+        print(f"rlcourse grade: {err}", file=sys.stderr)
+        return 2
     submissions = {r.submission for r in rows}
     print(f"graded {len(submissions)} submissions, {len(rows)} rows -> {out}")
     return 0
@@ -40,8 +47,22 @@ def _grade(args: argparse.Namespace) -> int:
 def _stub(args: argparse.Namespace) -> int:
     from rlcourse_utils import build, checks
 
+    if args.exercise not in checks.EXERCISES:
+        print(f"rlcourse stub: no exercise {args.exercise!r}; known: {', '.join(sorted(checks.EXERCISES))}",
+              file=sys.stderr)
+        return 2
     print(build.stub_source(checks.get(args.exercise)))
     return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="gradebook.csv", help="gradebook CSV (default: gradebook.csv)")
     p.add_argument("--feedback", help="folder for one feedback file per submission (default: beside --out)")
     p.add_argument("--lecture", help="lecture number, when a submission does not say (e.g. 01)")
-    p.add_argument("--workers", type=int, help="parallel submissions (default: number of cores)")
+    p.add_argument("--workers", type=_positive_int, help="parallel submissions, at least 1 (default: number of cores)")
     p.add_argument("--timeout", type=float, default=120.0, help="wall-clock seconds per grading process")
     p.add_argument("--memory-mb", type=int, default=2048, help="memory limit per grading process, MiB")
     p.set_defaults(func=_grade)

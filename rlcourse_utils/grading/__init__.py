@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import ast
 import csv
+import hashlib
+import inspect
 import io
 import json
 import os
@@ -23,6 +25,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import tokenize
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -30,10 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from rlcourse_utils.checks import EXERCISES, Exercise
-from rlcourse_utils.checks.core import judge
+from rlcourse_utils.checks.core import CaseResult, judge
 from rlcourse_utils.checks.wire import CallOutcome, encode
 
 CHILD = Path(__file__).with_name("child.py")
@@ -81,12 +82,57 @@ def prepare(exercises: list[Exercise]) -> dict[str, _Prepared]:
 
 # ---------------------------------------------------------------- reading a submission
 
+def _dict(value: Any) -> dict:
+    """``value`` if it is a mapping, else an empty one: metadata is whatever a submission says it is."""
+    return value if isinstance(value, dict) else {}
+
+
+def cell_source(cell: Any) -> str:
+    """A cell's source as text, whatever the file holds (a missing or non-text source reads as empty)."""
+    source = _dict(cell).get("source", "")
+    if isinstance(source, list):
+        source = "".join(part for part in source if isinstance(part, str))
+    return source if isinstance(source, str) else ""
+
+
+def code_cells(nb: Any) -> list[dict]:
+    cells = _dict(nb).get("cells")
+    return [c for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"] if isinstance(cells, list) else []
+
+
+def read_submission(path: Path) -> tuple[Any, str | None]:
+    """The notebook as plain JSON data, or None and why it cannot be read. A stray byte that is not
+    UTF-8 (in a markdown cell, say) becomes U+FFFD instead of costing the whole notebook."""
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        nb = json.loads(text)
+    except RecursionError:
+        return None, "not a readable notebook (its JSON is nested too deeply)"
+    except Exception as err:  # not JSON, unreadable file...
+        first = str(err).splitlines()[0][:150] if str(err) else ""
+        return None, f"not a readable notebook ({type(err).__name__}: {first})"
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        return None, "not a readable notebook (no list of cells)"
+    return nb, None
+
+
+def normalize_lecture(value: Any) -> str | None:
+    """"4", "04", 4 or "L04" -> "04"; None when it is not a lecture number."""
+    match = re.fullmatch(r"[Ll]?0*(\d{1,2})", str(value).strip()) if value is not None else None
+    return match.group(1).zfill(2) if match else None
+
+
+def lectures_with_exercises() -> list[str]:
+    return sorted({ex.lecture for ex in EXERCISES.values()})
+
+
 def lecture_of(path: Path, nb: Any | None) -> str | None:
+    """The lecture a submission claims: its metadata, else its exercise cells, else its file name."""
     if nb is not None:
-        lecture = nb.metadata.get("rlcourse", {}).get("lecture")
+        lecture = normalize_lecture(_dict(_dict(nb.get("metadata")).get("rlcourse")).get("lecture"))
         if lecture:
-            return str(lecture)
-        for cell in nb.cells:
+            return lecture
+        for cell in code_cells(nb):
             exercise_id = _cell_exercise_id(cell)
             if exercise_id in EXERCISES:
                 return EXERCISES[exercise_id].lecture
@@ -95,19 +141,23 @@ def lecture_of(path: Path, nb: Any | None) -> str | None:
 
 
 def _cell_exercise_id(cell: Any) -> str | None:
-    meta = cell.get("metadata", {})
-    return meta.get("rlcourse", {}).get("exercise") or (meta.get("nbgrader", {}) or {}).get("grade_id")
+    meta = _dict(_dict(cell).get("metadata"))
+    ex_id = _dict(meta.get("rlcourse")).get("exercise") or _dict(meta.get("nbgrader")).get("grade_id")
+    return ex_id if isinstance(ex_id, str) else None
 
 
 def find_exercise_cell(nb: Any, ex: Exercise) -> str | None:
     """The source of the cell holding an exercise: by metadata id, else the cell that defines its function."""
-    code_cells = [c for c in nb.cells if c.get("cell_type") == "code"]
-    for cell in code_cells:
+    cells = code_cells(nb)
+    for cell in cells:
         if _cell_exercise_id(cell) == ex.id:
-            return cell.source
-    for cell in code_cells:
-        if re.search(rf"^\s*def\s+{ex.name}\s*\(", cell.source, re.MULTILINE):
-            return cell.source
+            return cell_source(cell)
+    # [ \t]* rather than \s*: with MULTILINE, \s* also eats newlines and the search turns quadratic
+    # on a cell of many blank lines.
+    defines = re.compile(rf"^[ \t]*def[ \t]+{ex.name}[ \t]*\(", re.MULTILINE)
+    for cell in cells:
+        if defines.search(cell_source(cell)):
+            return cell_source(cell)
     return None
 
 
@@ -126,6 +176,10 @@ def _syntax_error(source: str) -> str | None:
         ast.parse(source)
     except SyntaxError as err:
         return f"the exercise cell has a syntax error at line {err.lineno}: {err.msg}"
+    except (RecursionError, MemoryError):
+        return "the exercise cell is nested too deeply for Python to compile it"
+    except ValueError as err:  # e.g. a NUL byte in the source
+        return f"the exercise cell cannot be compiled ({err})"
     return None
 
 
@@ -156,10 +210,33 @@ def _run_child(cells: list[dict], tasks: list[dict], limits: Limits, timeout: fl
         if events_path.exists():
             for line in events_path.read_text(errors="replace").splitlines():
                 try:
-                    events.append(json.loads(line))
-                except json.JSONDecodeError:
-                    break  # a line cut by the crash
+                    event = json.loads(line)
+                except (ValueError, RecursionError):
+                    break  # a line cut by the crash, or one the child forged
+                if not _valid_event(event):
+                    break
+                events.append(event)
         return events, ending
+
+
+_EVENT_KEYS = {"exec": {"exercise"}, "exec_done": {"exercise", "error"}, "call": {"exercise"},
+               "result": {"exercise", "outcomes", "missing"}}
+_OUTCOME_KEYS = {"value", "error", "not_implemented", "printed", "inputs_after"}
+
+
+def _valid_event(event: Any) -> bool:
+    """Whether a line from the child has the shape the grader reads; anything else ends the reading."""
+    if not isinstance(event, dict) or event.get("event") not in _EVENT_KEYS:
+        return False
+    if not _EVENT_KEYS[event["event"]] <= event.keys() or not isinstance(event["exercise"], str):
+        return False
+    if event["event"] == "exec_done" and not isinstance(event["error"], (str, type(None))):
+        return False
+    if event["event"] == "result":
+        outcomes = event["outcomes"]
+        return (isinstance(outcomes, list) and isinstance(event["missing"], bool)
+                and all(isinstance(o, dict) and _OUTCOME_KEYS <= o.keys() for o in outcomes))
+    return True
 
 
 def _describe_exit(code: int) -> str:
@@ -190,36 +267,51 @@ def run_submission(cells: dict[str, str], prepared: dict[str, _Prepared], limits
                   "cases": prepared[ex_id].wire_args} for ex_id in pending]
         events, ending = _run_child(runnable_cells, tasks, limits, timeout)
         exec_errors = {e["exercise"]: e["error"] for e in events if e["event"] == "exec_done" and e["error"]}
+        calling = None  # a result counts only right after the call it answers: lines the cells forge do not
         for e in events:
-            if e["event"] == "result" and e["exercise"] in pending:
-                if e["missing"]:
-                    error = exec_errors.get(e["exercise"])
-                    results[e["exercise"]] = (f"running the exercise cell {error}" if error else
-                                              f"the exercise cell does not define {prepared[e['exercise']].exercise.name}")
-                else:
-                    results[e["exercise"]] = e["outcomes"]
-        if ending == "ok" and all(ex_id in results for ex_id in pending):
+            if e["event"] == "call":
+                calling = e["exercise"]
+            elif e["event"] == "result":
+                if e["exercise"] == calling and calling in pending and calling not in results:
+                    if e["missing"]:
+                        error = exec_errors.get(calling)
+                        results[calling] = (f"running the exercise cell {error}" if error else
+                                            f"the exercise cell does not define {prepared[calling].exercise.name}")
+                    else:
+                        results[calling] = e["outcomes"]
+                calling = None
+        if all(ex_id in results for ex_id in pending):
             continue
-        # The child died or hung: blame what it was doing last, and go on without it.
+        if any(ex_id in results for ex_id in pending) and started_cleanly(events, pending, results):
+            continue  # answers came back before the child stopped: run the rest in a fresh child
+        if ending == "ok":
+            ending = "exited before finishing"
+        # The child died, hung or quit early: blame what it was doing last, and go on without it.
         started = [e for e in events if e["event"] in ("exec", "call")]
         culprit = started[-1]["exercise"] if started else None
-        if culprit is None or (culprit in results and not isinstance(results[culprit], str)):
-            for ex_id in pending:  # died before any student code ran: nothing to retry safely
-                results.setdefault(ex_id, f"the grading process {ending} before running any exercise")
+        if culprit not in pending or culprit in results:
+            for ex_id in pending:  # nothing left to blame on one exercise: stop here, every run must progress
+                results.setdefault(ex_id, f"the grading process {ending} before answering this exercise")
             continue
         stage = "running its cell" if started[-1]["event"] == "exec" else "calling it on the hidden cases"
         results[culprit] = f"the grading process {ending} while {stage}"
 
 
+def started_cleanly(events: list[dict], pending: list[str], results: dict) -> bool:
+    """Whether the child stopped while answering an exercise it already answered (so the exercises
+    after it are innocent and worth a fresh child)."""
+    started = [e for e in events if e["event"] in ("exec", "call")]
+    return bool(started) and started[-1]["event"] == "call" and started[-1]["exercise"] in results
+
+
 def grade_notebook(path: Path, lecture: str | None, prepared: dict[str, _Prepared], limits: Limits,
-                   name: str) -> list[Row]:
+                   name: str, nb: Any = None) -> list[Row]:
     """All gradebook rows of one submission; never raises."""
     exercises = [ex for ex in EXERCISES.values() if ex.lecture == lecture]
-    try:
-        nb = nbformat.read(str(path), as_version=4)
-    except Exception as err:  # not JSON, not a notebook, unreadable file...
-        reason = f"not a readable notebook ({type(err).__name__}: {str(err).splitlines()[0][:150] if str(err) else ''})"
-        return [Row(name, ex.id, 0.0, ex.points, reason) for ex in exercises]
+    if nb is None:
+        nb, error = read_submission(path)
+        if nb is None:
+            return [Row(name, ex.id, 0.0, ex.points, error) for ex in exercises]
 
     rows: dict[str, Row] = {}
     cells: dict[str, str] = {}
@@ -249,9 +341,13 @@ def _score(name: str, prep: _Prepared, outcome: Any) -> Row:
     verdicts = []
     for number, (case, wire_args, expected, raw) in enumerate(
             zip(prep.cases, prep.wire_args, prep.expected, outcome), start=1):
-        call = CallOutcome(value=raw["value"], error=raw["error"], not_implemented=raw["not_implemented"],
-                           printed=int(raw["printed"]), gradients=raw.get("gradients"))
-        verdicts.append(judge(ex, number, len(prep.cases), case, wire_args, expected, call, raw["inputs_after"]))
+        try:
+            call = CallOutcome(value=raw["value"], error=raw["error"], not_implemented=bool(raw["not_implemented"]),
+                               printed=int(raw["printed"]), gradients=raw.get("gradients"))
+            verdicts.append(judge(ex, number, len(prep.cases), case, wire_args, expected, call, raw["inputs_after"]))
+        except Exception as err:  # an answer the wire format cannot read back: deep nesting, unknown tags...
+            verdicts.append(CaseResult(False, f"case {number}/{len(prep.cases)}: the answer could not be read "
+                                              f"back as plain numbers and arrays ({type(err).__name__})"))
     passed = sum(v.passed for v in verdicts)
     total = len(prep.cases)
     points = round(ex.points * passed / total, 2) if total else 0.0
@@ -285,41 +381,134 @@ def expand(inputs: list[Path]) -> list[Path]:
     return paths
 
 
+def grader_version() -> str:
+    """A digest of the code that decides a grade (checks and grader): a rerun with other code regrades."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted([*package.glob("checks/*.py"), *package.glob("grading/*.py")]):
+        digest.update(path.name.encode() + path.read_bytes())
+    for ex in sorted(EXERCISES.values(), key=lambda e: e.id):
+        digest.update(inspect.getsource(ex.reference).encode())
+    return digest.hexdigest()[:16]
+
+
+def _text(value: Any, limit: int = 4000) -> str:
+    """Text safe to write anywhere: valid UTF-8 (a lone surrogate becomes '?'), one line, bounded."""
+    text = str(value).encode("utf-8", errors="replace").decode("utf-8")
+    text = " ".join(text.split()) if "\n" in text or "\r" in text else text
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more characters)"
+
+
+class Journal:
+    """Rows as they are graded, one JSON line per submission, beside the gradebook.
+
+    An interrupted run loses nothing already graded; a rerun skips every submission whose
+    content, lecture and grader version are unchanged."""
+
+    def __init__(self, out: Path, version: str):
+        self.path = out.with_name(out.name + ".journal.jsonl")
+        self.version = version
+        self.entries: dict[str, dict] = {}
+        self._lock = threading.Lock()
+        if self.path.exists():
+            for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    entry = json.loads(line)
+                    self.entries[entry["submission"]] = entry
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut by an interruption
+
+    def done(self, name: str, digest: str) -> list[Row] | None:
+        entry = self.entries.get(name)
+        if entry is None or entry.get("digest") != digest or entry.get("version") != self.version:
+            return None
+        return [Row(**row) for row in entry["rows"]]
+
+    def record(self, name: str, digest: str, rows: list[Row]) -> None:
+        entry = {"submission": name, "digest": digest, "version": self.version,
+                 "rows": [dict(vars(r)) for r in rows]}
+        with self._lock:
+            self.entries[name] = entry
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(entry) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+
+
+def _content_digest(path: Path, lecture: str | None) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        data = repr(err).encode()
+    return hashlib.sha256(data + f"|lecture={lecture}".encode()).hexdigest()
+
+
 def grade(inputs: list[Path], out: Path, feedback_dir: Path | None = None, lecture: str | None = None,
           limits: Limits = Limits(), workers: int | None = None, progress: bool = True) -> list[Row]:
-    """Grade every submission; write the gradebook CSV and one feedback file per submission."""
+    """Grade every submission; write the gradebook CSV and one feedback file per submission.
+
+    ``lecture`` ("4", "04") grades every submission as that lecture; without it each submission's
+    own metadata (or exercise cells, or file name) decides. A submission that claims another
+    lecture than the rest of the batch is graded as the batch's lecture and flagged in its rows.
+    Rows go to a journal as each submission finishes, so a rerun resumes where this one stopped.
+    """
+    known_lectures = lectures_with_exercises()
+    if lecture is not None:
+        forced = normalize_lecture(lecture)
+        if forced not in known_lectures:
+            raise ValueError(f"there is no lecture {lecture!r} with exercises; the lectures are "
+                             f"{', '.join(known_lectures)}")
+    else:
+        forced = None
     paths = expand(inputs)
     names = submission_names(paths)
-    lectures = []
-    for path in paths:
-        try:
-            nb = nbformat.read(str(path), as_version=4)
-        except Exception:
-            nb = None
-        lectures.append(lecture or lecture_of(path, nb))
-    known = [lec for lec in lectures if lec]
-    fallback = Counter(known).most_common(1)[0][0] if known else None
-    lectures = [lec or fallback for lec in lectures]
-    prepared = prepare([ex for ex in EXERCISES.values() if ex.lecture in set(lectures)])
+    notebooks = [read_submission(p) for p in paths]
+    claimed = [lecture_of(p, nb) for p, (nb, _) in zip(paths, notebooks)]
+    usable = [c for c in claimed if c in known_lectures]
+    batch = forced or (Counter(usable).most_common(1)[0][0] if usable else None)
+    lectures = [forced or (c if c in known_lectures and c == batch else batch) for c in claimed]
+    flags = [f"flagged: the notebook says lecture {c}, graded as lecture {batch} like the rest of the batch; "
+             if c is not None and batch is not None and c != batch else "" for c in claimed]
+
+    journal = Journal(out, grader_version())
+    digests = [_content_digest(p, lec) for p, lec in zip(paths, lectures)]
+    per_submission: list[list[Row] | None] = [journal.done(n, d) for n, d in zip(names, digests)]
+    todo = [i for i, rows in enumerate(per_submission) if rows is None]
+    prepared = prepare([ex for ex in EXERCISES.values() if ex.lecture in {lectures[i] for i in todo}])
+    feedback_dir = feedback_dir or out.parent / "feedback"
 
     def one(i: int) -> list[Row]:
-        if lectures[i] is None or not any(ex.lecture == lectures[i] for ex in EXERCISES.values()):
-            return [Row(names[i], "?", 0.0, 0.0, f"cannot tell which lecture {paths[i].name} belongs to "
-                                                  "(pass --lecture NN)")]
-        return grade_notebook(paths[i], lectures[i], prepared, limits, names[i])
+        try:
+            nb, error = notebooks[i]
+            if lectures[i] is None:
+                why = error or (f"cannot tell which lecture {paths[i].name} belongs to (pass --lecture NN)")
+                rows = [Row(names[i], "?", 0.0, 0.0, why)]
+            else:
+                rows = grade_notebook(paths[i], lectures[i], prepared, limits, names[i], nb)
+        except Exception as err:  # the last line of defence: one submission never stops the class
+            rows = [Row(names[i], ex.id, 0.0, ex.points, f"the grader could not grade this submission "
+                                                          f"({type(err).__name__}: {err})")
+                    for ex in EXERCISES.values() if ex.lecture == lectures[i]] or [
+                Row(names[i], "?", 0.0, 0.0, f"the grader could not grade this submission ({type(err).__name__})")]
+        rows = [Row(_text(r.submission), r.exercise, r.points, r.max_points, _text(flags[i] + r.reason),
+                    [_text(d) for d in r.details]) for r in rows]
+        journal.record(names[i], digests[i], rows)
+        write_feedback([rows], [names[i]], [paths[i]], feedback_dir)
+        return rows
 
     workers = workers or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = pool.map(one, range(len(paths)))
+        futures = pool.map(one, todo)
         if progress:
             from tqdm.auto import tqdm
 
-            futures = tqdm(futures, total=len(paths), desc="grading", unit="submission")
-        per_submission = list(futures)
+            futures = tqdm(futures, total=len(todo), desc="grading", unit="submission")
+        for i, rows in zip(todo, futures):
+            per_submission[i] = rows
 
     rows = [row for rows in per_submission for row in rows]
     write_gradebook(rows, out)
-    feedback_dir = feedback_dir or out.parent / "feedback"
     write_feedback(per_submission, names, paths, feedback_dir)
     return rows
 
@@ -327,11 +516,11 @@ def grade(inputs: list[Path], out: Path, feedback_dir: Path | None = None, lectu
 def write_gradebook(rows: list[Row], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", newline="") as f:
+    with tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(GRADEBOOK_FIELDS)
         for r in rows:
-            writer.writerow([r.submission, r.exercise, f"{r.points:g}", f"{r.max_points:g}", r.reason])
+            writer.writerow([_text(r.submission), r.exercise, f"{r.points:g}", f"{r.max_points:g}", _text(r.reason)])
     tmp.replace(out)
 
 
@@ -339,8 +528,9 @@ def write_feedback(per_submission: list[list[Row]], names: list[str], paths: lis
     folder.mkdir(parents=True, exist_ok=True)
     for name, path, rows in zip(names, paths, per_submission):
         total, best = sum(r.points for r in rows), sum(r.max_points for r in rows)
-        lines = [f"# Feedback for {path.name}", "", f"Total: {total:g} / {best:g} points", ""]
+        lines = [f"# Feedback for {_text(path.name)}", "", f"Total: {total:g} / {best:g} points", ""]
         for r in rows:
-            lines += [f"## {r.exercise}: {r.points:g} / {r.max_points:g}", "", r.reason, ""]
-            lines += [f"- {d}" for d in r.details[1:6]] + ([""] if len(r.details) > 1 else [])
-        (folder / f"{name}.md").write_text("\n".join(lines))
+            lines += [f"## {r.exercise}: {r.points:g} / {r.max_points:g}", "", _text(r.reason), ""]
+            lines += [f"- {_text(d)}" for d in r.details[1:6]] + ([""] if len(r.details) > 1 else [])
+        safe_name = _text(name).replace("/", "_") or "submission"
+        (folder / f"{safe_name}.md").write_text("\n".join(lines), encoding="utf-8")

@@ -80,11 +80,16 @@ def main() -> None:
                 continue
             args = wire.decode(wire_args, as_tensors=True)
             outcome = wire.guarded_call(fn, tuple(args), timeout)
-            gradients = wire.encode(wire.input_gradients(outcome.value, tuple(args)))
-            outcomes.append({"value": wire.encode(outcome.value), "gradients": gradients, "error": outcome.error,
+            try:
+                gradients = wire.encode(wire.input_gradients(outcome.value, tuple(args)))
+                value, error, inputs_after = wire.encode(outcome.value), outcome.error, wire.encode(list(args))
+            except Exception as err:  # a value nested thousands deep, or one whose methods raise
+                gradients, value, inputs_after = None, None, None
+                error = (f"returned a value that cannot be sent back as plain numbers and arrays "
+                         f"({type(err).__name__}, e.g. nested too deeply)")
+            outcomes.append({"value": value, "gradients": gradients, "error": error,
                              "not_implemented": outcome.not_implemented, "timed_out": outcome.timed_out,
-                             "printed": outcome.printed,
-                             "inputs_after": wire.encode(list(args))})
+                             "printed": outcome.printed, "inputs_after": inputs_after})
         emit(event="result", exercise=task["exercise"], outcomes=outcomes, missing=False)
     events.close()
     os._exit(0)  # skip interpreter teardown: nothing a submission left behind may run after this
