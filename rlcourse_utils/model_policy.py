@@ -26,6 +26,8 @@ flow) and ``rollout_cost`` the cost of a linear policy u = −k·x rolled out th
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 
@@ -138,3 +140,45 @@ def rollout_cost(k: torch.Tensor, x0: torch.Tensor, horizon: int, dt: float = 0.
         cost = cost + (x[:, 0] ** 2 + 0.1 * x[:, 1] ** 2 + 0.001 * u ** 2).mean()
         x = pendulum_step(x, u, dt)
     return cost
+
+
+def fit_linear_model(x: np.ndarray, u: np.ndarray, x_next: np.ndarray) -> np.ndarray:
+    """A learned dynamics model: least squares  x' − x ≈ [x, u, 1] W  on transitions (Lecture 9 §Dyna-style).
+
+    Args:
+        x: (B, obs_dim) states.  u: (B,) actions.  x_next: (B, obs_dim) next states.
+
+    Returns:
+        W: (obs_dim + 2, obs_dim), used by ``linear_model_step``.
+    """
+    features = np.c_[x, u, np.ones(len(x))]  # (B, obs_dim + 2)
+    W, *_ = np.linalg.lstsq(features, x_next - x, rcond=None)
+    return W
+
+
+def linear_model_step(W: np.ndarray, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The learned model's prediction x̂' = x + [x, u, 1] W.  x (B, obs_dim), u (B,) → (B, obs_dim)."""
+    return x + np.c_[x, u, np.ones(len(x))] @ W
+
+
+def branched_rollout_errors(model_step: Callable, true_step: Callable, policy: Callable, x0: np.ndarray, h: int
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """How model error compounds along a Dyna-style branch of h model steps from real states x0 (B, obs_dim).
+
+    The model rollout x̂_0 = x_0, u_k = π(x̂_k), x̂_{k+1} = f̂(x̂_k, u_k) produces the simulated transitions
+    a Dyna-style learner trains on; the real rollout x_{k+1} = f(x_k, π(x_k)) is what would have happened.
+
+    Returns:
+        transition_error: (h,) mean_B ‖f̂(x̂_k, u_k) − f(x̂_k, u_k)‖, the error of the k-th simulated transition
+            (it grows with k when the branch drifts away from the data the model was fitted on);
+        drift: (h,) mean_B ‖x̂_{k+1} − x_{k+1}‖, the compounded state error.
+    """
+    x_model, x_real = np.array(x0, dtype=np.float64), np.array(x0, dtype=np.float64)
+    transition_error, drift = np.zeros(h), np.zeros(h)
+    for k in range(h):
+        u = policy(x_model)
+        x_next = model_step(x_model, u)
+        transition_error[k] = np.linalg.norm(x_next - true_step(x_model, u), axis=-1).mean()
+        x_model, x_real = x_next, true_step(x_real, policy(x_real))
+        drift[k] = np.linalg.norm(x_model - x_real, axis=-1).mean()
+    return transition_error, drift

@@ -88,3 +88,28 @@ def test_the_planner_labels_the_learners_states_and_never_acts():
     np.testing.assert_allclose(visited[False], xs_expert.reshape(-1, 2))  # BC: the expert's own states
     np.testing.assert_allclose(visited[True][:3], x0)  # DAgger: same start ...
     assert not np.allclose(visited[True], xs_expert.reshape(-1, 2), atol=1e-6)  # ... but the learner's states
+
+
+def test_gps_adaptive_teacher_matters_only_for_a_restricted_learner():
+    """Velocity-only policy: a one-shot fit to the open-loop optimum diverges, GPS reaches the best gain.
+    Full-state policy (the control arm): both agree."""
+    sysm = distill.DoubleIntegrator(a=1.0)
+    A, B, q = sysm.A, sysm.B, np.array(sysm.q)
+    x0 = np.array([[2.0, 0.0], [-1.0, 1.0], [0.5, -1.0], [-2.5, -0.5]])
+    cfg, once_cfg = gps.Config(n_iters=80), gps.Config(n_iters=1, rho=1e-12)
+    C_v = np.array([[0.0, 1.0]])
+    res, once = gps.train(A, B, q, sysm.r, x0, cfg, C=C_v), gps.train(A, B, q, sysm.r, x0, once_cfg, C=C_v)
+    f = lambda k: gps.trajectory_cost(*gps.policy_rollout(A, B, k[None], x0, 40, C_v), q, sysm.r).sum()
+    direct = minimize(f, np.array([-1.0]), method="BFGS", options={"gtol": 1e-9})
+    assert res.violation[-1] < 1e-6 and abs(res.policy_cost[-1] / direct.fun - 1) < 1e-6
+    assert once.policy_cost[-1] > 100 * res.policy_cost[-1]
+    full, full_once = gps.train(A, B, q, sysm.r, x0, cfg), gps.train(A, B, q, sysm.r, x0, once_cfg)
+    assert abs(full_once.policy_cost[-1] / full.policy_cost[-1] - 1) < 1e-4
+
+
+def test_gps_with_identity_observation_is_the_full_state_policy():
+    sysm = distill.DoubleIntegrator(a=1.0)
+    x0 = np.array([[1.0, 0.5], [-0.5, 0.2]])
+    a = gps.train(sysm.A, sysm.B, np.array(sysm.q), sysm.r, x0, gps.Config(n_iters=5))
+    b = gps.train(sysm.A, sysm.B, np.array(sysm.q), sysm.r, x0, gps.Config(n_iters=5), C=np.eye(2))
+    np.testing.assert_allclose(a.K, b.K)

@@ -63,6 +63,21 @@ def al_rho_step(Q, c, A, b, lam, rho, alpha):  # λ step uses ρ instead of α
     return x, lam + rho * (A @ x - b)
 
 
+def al_two_rho_step(Q, c, A, b, lam, rho, alpha):  # the method of multipliers' α = 2ρ hard-wired
+    x = np.linalg.solve(Q + 2 * rho * A.T @ A, -c - A.T @ lam + 2 * rho * A.T @ b)
+    return x, lam + 2 * rho * (A @ x - b)
+
+
+def al_lambda_sign(Q, c, A, b, lam, rho, alpha):  # +Aᵀλ on the right-hand side
+    x = np.linalg.solve(Q + 2 * rho * A.T @ A, -c + A.T @ lam + 2 * rho * A.T @ b)
+    return x, lam + alpha * (A @ x - b)
+
+
+def dual_a_not_transposed(Q, c, A, b, lam, alpha):  # A @ λ instead of Aᵀλ: a shape error unless m = n
+    x = np.linalg.solve(Q, -(c + A @ lam))
+    return x, lam + alpha * (A @ x - b)
+
+
 def q_max_over_s(Q, s, a, r, s_next, terminated, alpha, gamma):
     Q = np.array(Q, dtype=float)
     Q[s, a] += alpha * (r + gamma * (1 - terminated) * Q[s].max() - Q[s, a])
@@ -107,6 +122,9 @@ MUTANTS = [
     ("L09_augmented_lagrangian_step", al_b_sign, "2ρ(x − 1)"),
     ("L09_augmented_lagrangian_step", al_is_dual_step, "2ρ(x − 1)"),
     ("L09_augmented_lagrangian_step", al_rho_step, "2ρ(x − 1)"),
+    ("L09_augmented_lagrangian_step", al_two_rho_step, "ρ = 0 is dual gradient descent"),
+    ("L09_augmented_lagrangian_step", al_lambda_sign, "ρ = 0 is dual gradient descent"),
+    ("L09_dual_gradient_step", dual_a_not_transposed, "ASCENT"),
     ("L09_q_learning_update", q_max_over_s, "not over s"),
     ("L09_q_learning_update", q_sarsa_like, "not Q(s', a)"),
     ("L09_q_learning_update", q_bootstraps_terminal, "terminated"),

@@ -106,3 +106,18 @@ def test_pendulum_step_matches_the_equations():
     out = mp.pendulum_step(x, torch.tensor([0.5], dtype=torch.float64), dt=0.05)
     thdot = 1.0 + (15.0 * 1.0 + 1.5) * 0.05
     np.testing.assert_allclose(out.numpy(), [[np.pi / 2 + thdot * 0.05, thdot]])
+
+
+def test_learned_linear_model_recovers_a_linear_system_and_branch_errors_compound():
+    rng = np.random.default_rng(0)
+    A, B = np.array([[1.0, 0.1], [0.2, 0.9]]), np.array([0.0, 0.1])
+    x, u = rng.normal(size=(50, 2)), rng.normal(size=50)
+    W = mp.fit_linear_model(x, u, x @ A.T + u[:, None] * B)
+    np.testing.assert_allclose(mp.linear_model_step(W, x, u), x @ A.T + u[:, None] * B, atol=1e-10)
+    true_step = lambda x, u: x @ A.T + u[:, None] * B
+    biased = lambda x, u: true_step(x, u) + 0.01  # a constant one-step error of 0.01 per coordinate
+    err, drift = mp.branched_rollout_errors(biased, true_step, lambda x: np.zeros(len(x)), x[:5], 6)
+    np.testing.assert_allclose(err, np.full(6, 0.01 * np.sqrt(2)))  # each simulated transition is off by the bias
+    assert np.all(np.diff(drift) > 0)  # ... and the state error accumulates along the branch
+    err0, drift0 = mp.branched_rollout_errors(true_step, true_step, lambda x: np.zeros(len(x)), x[:5], 6)
+    assert err0.max() == 0 and drift0.max() == 0

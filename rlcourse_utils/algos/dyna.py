@@ -40,7 +40,7 @@ class Config:
     """Exploration probability of the ε-greedy behaviour and rollout policy."""
     rollout_length: int = 0
     """0: Dyna-Q, one-step simulated transitions from seen (s, a). h ≥ 1: rollouts of up to h model steps
-    from visited states with the current ε-greedy policy (Dyna-style; MBPO uses h of 1-5)."""
+    from visited states with the current ε-greedy policy (Dyna-style; MBPO uses k = 1, or a schedule that lengthens k during training)."""
 
 
 @dataclass
