@@ -141,3 +141,49 @@ def mistake_curve(rollout_: Rollout, expert: Policy) -> np.ndarray:
     expert_act = np.asarray(expert(rollout_.states.reshape(T * N, -1))).reshape(T, N)  # (T, N)
     wrong = (rollout_.actions != expert_act) & rollout_.alive  # (T, N)
     return wrong.cumsum(axis=0).mean(axis=1)
+
+
+def mistakes(rollout_: Rollout, expert: Policy, policy: Policy | None = None, k: int = 1,
+             obs_fn: ObsFn | None = None) -> np.ndarray:
+    """(T, N) bool: where an action differs from the expert's, c_t = 1[a_t ≠ π*(s_t)], on live steps.
+
+    With ``policy=None`` the actions are the ones the rollout took (a learner on its own
+    states, p_πθ); otherwise ``policy`` is asked on the rollout's states (e.g. a learner
+    on the expert's states, p_data). Padding after an episode's end is False.
+    Lecture 1 §Distribution shift: compounding, measured.
+    """
+    T, N, _ = rollout_.states.shape
+    expert_act = np.asarray(expert(rollout_.states.reshape(T * N, -1))).reshape(T, N)  # (T, N)
+    if policy is None:
+        acted = rollout_.actions  # (T, N)
+    else:
+        with torch.no_grad():
+            feats = rollout_.features(k, obs_fn)  # (T, N, k * obs_dim)
+            acted = np.asarray(policy(feats.reshape(T * N, -1))).reshape(T, N)  # (T, N)
+    return (acted != expert_act) & rollout_.alive
+
+
+def rate_by_step(wrong: np.ndarray, alive: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """(len(edges) - 1,) mistake rate per live step in each window [edges[i], edges[i+1]) of time steps.
+
+    ε(t) = Σ wrong / Σ alive over the window: the per-step error of the episodes still running.
+
+    Args:
+        wrong: (T, N) or (S, T, N) bool mistakes (from ``mistakes``); a leading seed axis is pooled.
+        alive: the matching live-step mask.
+        edges: (W + 1,) increasing step indices.
+    """
+    wrong, alive = np.moveaxis(wrong, -2, 0), np.moveaxis(alive, -2, 0)  # (T, ...)
+    return np.array([wrong[a:b].sum() / max(alive[a:b].sum(), 1) for a, b in zip(edges[:-1], edges[1:])])
+
+
+def tightrope_cost(wrong: np.ndarray, alive: np.ndarray) -> np.ndarray:
+    """(T,) J(T) = E[Σ_{t<T} c_t] for every horizon T, where a step after the episode failed costs 1.
+
+    c_t = 1 if the action differs from the expert's, or if the episode already ended (a fallen pole
+    is off the tightrope for good: the expert would still be balancing). This is the cost of the
+    lecture's O(εT²) bound; with no failures it is the cumulative mistake count. Both arrays are
+    (T, N) for a full-length (500-step) rollout: an episode that ends before T counts as failed.
+    Lecture 1 §Distribution shift: a more formal analysis.
+    """
+    return (wrong | ~alive).cumsum(axis=0).mean(axis=1)

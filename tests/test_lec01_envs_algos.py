@@ -226,3 +226,30 @@ def test_labels_to_reach():
     assert dagger.labels_to_reach(labels, np.array([[100, 480, 500], [100, 490, 500]])) == 20
     assert dagger.labels_to_reach(labels, np.array([500, 100, 500])) == 40  # must stay solved
     assert dagger.labels_to_reach(labels, np.array([500, 500, 100])) == float("inf")
+
+
+def test_mistakes_rate_by_step_and_tightrope_cost_by_hand():
+    # two episodes of 4 steps: the first fails after step 1, the second runs on
+    states = np.zeros((4, 2, 4))
+    states[:, :, 2] = [[0.1, 0.1], [-0.1, 0.1], [0.0, -0.1], [0.0, -0.1]]   # expert: 1, 1 / 0, 1 / 0, 0 / 0, 0
+    actions = np.array([[1, 0], [1, 1], [0, 1], [0, 0]])
+    alive = np.array([[True, True], [True, True], [False, True], [False, True]])
+    ro = rollouts.Rollout(states.astype(np.float32), actions, alive, alive.sum(0).astype(float))
+    wrong = rollouts.mistakes(ro, cartpole.expert_actions)
+    np.testing.assert_array_equal(wrong, [[False, True], [True, False], [False, True], [False, False]])
+    # asked on the rollout's states, a policy that always pushes right errs where the expert pushes left
+    right = rollouts.mistakes(ro, cartpole.expert_actions, lambda f: np.ones(len(f), dtype=np.int64))
+    np.testing.assert_array_equal(right, [[False, False], [True, False], [False, True], [False, True]])
+    np.testing.assert_allclose(rollouts.rate_by_step(wrong, alive, np.array([0, 2, 4])), [2 / 4, 1 / 2])
+    np.testing.assert_allclose(rollouts.rate_by_step(np.stack([wrong, wrong]), np.stack([alive, alive]),
+                                                     np.array([0, 4])), [3 / 6])
+    # c_t = mistake or already failed: episode 1 costs 0, 1, 1, 1; episode 2 costs 1, 0, 1, 0
+    np.testing.assert_allclose(rollouts.tightrope_cost(wrong, alive), [0.5, 1.0, 2.0, 2.5])
+
+
+def test_tightrope_cost_of_the_expert_is_zero_and_linear_for_a_flipped_expert():
+    ro = rollouts.rollout(cartpole.expert_actions, 5, seed=3, max_steps=60)
+    np.testing.assert_array_equal(rollouts.tightrope_cost(rollouts.mistakes(ro, cartpole.expert_actions), ro.alive),
+                                  np.zeros(60))
+    flipped = rollouts.mistakes(ro, cartpole.expert_actions, lambda f: 1 - cartpole.expert_actions(f))
+    np.testing.assert_array_equal(rollouts.tightrope_cost(flipped, ro.alive), np.arange(1, 61))

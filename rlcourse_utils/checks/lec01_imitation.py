@@ -49,6 +49,7 @@ def bc_loss_hidden() -> list[Case]:
         Case((_t(np.zeros((5, 1)), grad=True), _a(np.zeros(5))), "one action: the loss is 0"),
         Case((_t([[-800.0, 800.0, 0.0]], grad=True), _a([0])), "extreme logits, the unlikely action"),
         Case(_bc_random(rng, 16, 3, scale=30.0), "wide logits"),
+        Case((_t(rng.normal(size=(9, 2))).float().requires_grad_(), _a(rng.integers(0, 2, 9))), "float32 logits"),
     ]
     return cases
 
@@ -104,6 +105,10 @@ def stack_history_public() -> list[Case]:
         Case((rng.normal(size=(5, 2, 3)), np.array([[True, True], [False, False], [False, True],
                                                     [True, False], [False, False]]), 2),
              "two envs (T, N, obs_dim), episodes starting at different times"),
+        Case((rng.normal(size=(2, 3, 2)).astype(np.float32), np.array([[True] * 3, [False] * 3]), 3),
+             "T = 2 < k = 3 with three envs in float32, as the rollout's early steps ask"),
+        Case((rng.normal(size=(4, 2, 2)).astype(np.float32), np.zeros((4, 2), dtype=bool), 3),
+             "two envs, no start flagged: row 0 is the start of every env"),
     ]
 
 
@@ -116,6 +121,8 @@ def stack_history_hidden() -> list[Case]:
         Case((rng.normal(size=(1, 4)), np.array([True]), 3), "T = 1"),
         Case((rng.normal(size=(20, 3, 2)), _starts(rng, (20, 3), 0.2), 3), "three envs"),
         Case((rng.normal(size=(10, 2)), np.ones(10, dtype=bool), 3), "every step a new episode"),
+        Case((rng.normal(size=(2, 4, 3)).astype(np.float32), np.zeros((2, 4), dtype=bool), 4),
+             "T = 2 < k, four envs, float32, no start flagged"),
     ]
     return cases
 
@@ -140,6 +147,8 @@ def mog_log_likelihood_public() -> list[Case]:
         Case(_mog_random(rng, 4, 3, 2), "4 states, 3 components, 2-D actions"),
         Case((_t([[0.0, 0.0]], True), _t(np.zeros((1, 2, 1)), True), _t(np.full((1, 2, 1), -3.0), True),
               _t([[50.0]])), "an action far from every mean: sum the exps in log space (logsumexp)"),
+        Case(tuple(x.detach().float().requires_grad_(x.requires_grad) for x in _mog_random(rng, 5, 2, 1)),
+             "float32 inputs, as the mixture policy network produces"),
     ]
 
 
@@ -151,6 +160,8 @@ def mog_log_likelihood_hidden() -> list[Case]:
         Case(_mog_random(rng, 16, 4, 2, spread=20.0), "actions far from the components"),
         Case((_t([[30.0, -30.0]], True), _t([[[0.0, 0.0], [1.0, 1.0]]], True), _t(np.zeros((1, 2, 2)), True),
               _t([[1.0, 1.0]])), "almost all weight on the component that does not fit"),
+        Case(tuple(x.detach().float().requires_grad_(x.requires_grad) for x in _mog_random(rng, 12, 3, 2)),
+             "float32 inputs"),
     ]
     return cases
 
