@@ -222,6 +222,10 @@ def _rollout_feedback(dynamics: Callable, x0: torch.Tensor, X: torch.Tensor, U: 
     return torch.stack(xs), torch.stack(us)
 
 
+MU_MIN = 1e-6
+"""The smallest μ a failure raises to: ×10 from 0 would stay 0 and the loop would never end."""
+
+
 def ilqr(dynamics: Callable, cost: Callable, x0: np.ndarray, U0: np.ndarray, n_iters: int = 50,
          reg: float = 1e-3, tol: float = 1e-6) -> ILQRResult:
     """Iterative LQR: repeat (linearise f, quadratise c around (X, U); LQR on (δx, δu); line search).
@@ -256,7 +260,7 @@ def ilqr(dynamics: Callable, cost: Callable, x0: np.ndarray, U0: np.ndarray, n_i
         while not accepted and mu <= 1e8:
             gains = _regularised_backward(F, C, c, mu)          # δx_{t+1} = F δz_t: no offset around a rollout
             if gains is None:                                      # some Q_uu not positive definite
-                mu *= 10
+                mu = max(10 * mu, MU_MIN)
                 continue
             K, k = gains
             for alpha in (1.0, 0.5, 0.25, 0.1, 0.03, 0.01):
@@ -265,7 +269,7 @@ def ilqr(dynamics: Callable, cost: Callable, x0: np.ndarray, U0: np.ndarray, n_i
                 if new_cost < result.costs[-1]:
                     accepted = True
                     break
-            mu = mu / 3 if accepted else mu * 10
+            mu = mu / 3 if accepted else max(10 * mu, MU_MIN)    # from μ = 0 too: ≤ 15 failures reach 1e8
         if not accepted:
             break                                                  # no step lowers the cost: converged
         improvement = result.costs[-1] - new_cost

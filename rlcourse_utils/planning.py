@@ -29,21 +29,33 @@ def cem_update(samples: np.ndarray, returns: np.ndarray, n_elite: int) -> tuple[
     """Refit the CEM sampling distribution to the elites: the n_elite samples with the highest return.
 
     μ = mean of the elites, σ = their standard deviation (per coordinate, 1/M normalisation: the
-    maximum-likelihood Gaussian fit). Lecture 7 §cross-entropy method.
+    maximum-likelihood Gaussian fit). Lecture 7 §cross-entropy method (reused by Lecture 8's CEM-MPC).
+    Leading batch axes (independent problems, e.g. one per environment) are refitted separately.
 
     Args:
-        samples: (K, ...) K sampled action sequences, e.g. (K, H, act_dim).
-        returns: (K,) J(A_k) of each sample.  n_elite: M, 1 ≤ M ≤ K.
+        samples: (..., K, D) K sampled action sequences per problem; D is one or more trailing axes,
+            e.g. (K, act_dim), (K, H, act_dim) or (N, K, H, act_dim) for N problems.
+        returns: (..., K) J(A_k) of each sample; its shape fixes where the batch axes end.
+        n_elite: M, 1 ≤ M ≤ K. The elites are the M highest returns along the K axis, exactly M of them
+            (a tie at the cut may go either way; this reference keeps the earlier sample).
     Returns:
-        mean (...), std (...): the new sampling distribution, shape of one sample.
+        mean (..., D), std (..., D): the new sampling distribution of each problem.
 
     >>> mean, std = cem_update(np.array([[0.0], [1.0], [3.0], [5.0]]), np.array([1.0, 4.0, 3.0, 0.0]), 2)
     >>> mean, std          # elites: samples 1 and 2 (returns 4 and 3)
     (array([2.]), array([1.]))
+    >>> cem_update(np.array([[[0.0], [1.0]], [[2.0], [6.0]]]), np.array([[1.0, 0.0], [0.0, 1.0]]), 1)[0]
+    array([[0.],
+           [6.]])
     """
-    order = np.argsort(-np.asarray(returns), kind="stable")      # highest return first
-    elites = np.asarray(samples, dtype=np.float64)[order[:n_elite]]  # (M, ...)
-    return elites.mean(0), elites.std(0)
+    samples, returns = np.asarray(samples, dtype=np.float64), np.asarray(returns)
+    if samples.shape[:returns.ndim] != returns.shape or samples.ndim == returns.ndim:
+        raise ValueError(f"samples {samples.shape} must be returns' shape {returns.shape} plus sample axes")
+    axis = returns.ndim - 1                                       # the K axis
+    order = np.argsort(-returns, axis=-1, kind="stable")[..., :n_elite]   # (..., M) highest return first
+    order = order.reshape(order.shape + (1,) * (samples.ndim - returns.ndim))
+    elites = np.take_along_axis(samples, order, axis=axis)        # (..., M, D)
+    return elites.mean(axis), elites.std(axis)
 
 
 def uct_score(q_sum: np.ndarray, n_visits: np.ndarray, n_parent: int, c: float) -> np.ndarray:
@@ -161,8 +173,7 @@ def run_cem_mpc(env_id: str = "Pendulum-v1", cfg: MPCConfig = MPCConfig(), seed:
                 x, r = dynamics_fn(x, flat[:, h])
                 J += r
             J = J.reshape(N, K)
-            for i in range(N):
-                mean[i], std[i] = update_fn(samples[i], J[i], cfg.n_elite)
+            mean, std = update_fn(samples, J, cfg.n_elite)         # (N, H, act_dim) each: one refit per episode
         action = np.clip(mean[:, 0], low, high)                    # (N, act_dim): execute the first action only
         step_rewards = np.zeros(N)
         for i, e in enumerate(envs):

@@ -65,9 +65,17 @@ def cem_lowest(samples, returns, n_elite):
     return planning.cem_update(samples, -np.asarray(returns), n_elite)
 
 
+def _elites(samples, returns, n_elite):  # the right elites, (..., M, D), and the K axis
+    samples, returns = np.asarray(samples, dtype=float), np.asarray(returns)
+    order = np.argsort(-returns, axis=-1, kind="stable")[..., :n_elite]
+    order = order.reshape(order.shape + (1,) * (samples.ndim - returns.ndim))
+    return np.take_along_axis(samples, order, axis=returns.ndim - 1), returns.ndim - 1
+
+
 def cem_ddof1(samples, returns, n_elite):
-    elites = np.asarray(samples)[np.argsort(-np.asarray(returns))[:n_elite]]
-    return elites.mean(0), elites.std(0, ddof=1)
+    elites, axis = _elites(samples, returns, n_elite)
+    with np.errstate(divide="ignore", invalid="ignore"):          # M = 1: 0/0
+        return elites.mean(axis), elites.std(axis, ddof=1)
 
 
 def cem_variance(samples, returns, n_elite):
@@ -76,12 +84,34 @@ def cem_variance(samples, returns, n_elite):
 
 
 def cem_all_samples(samples, returns, n_elite):
-    return np.asarray(samples).mean(0), np.asarray(samples).std(0)
+    axis = np.ndim(returns) - 1
+    return np.asarray(samples).mean(axis), np.asarray(samples).std(axis)
 
 
 def cem_one_short(samples, returns, n_elite):  # argsort(...)[-n_elite:-1]-style off-by-one
     order = np.argsort(np.asarray(returns))
     elites = np.asarray(samples)[order[-n_elite - 1:-1]]
+    return elites.mean(0), elites.std(0)
+
+
+def cem_no_batch_axes(samples, returns, n_elite):  # the (K, D)-only version: elites along axis 0
+    elites = np.asarray(samples)[np.argsort(-np.asarray(returns), kind="stable")[:n_elite]]
+    return elites.mean(0), elites.std(0)
+
+
+def cem_flat_topk(samples, returns, n_elite):  # one elite set across all problems of the batch
+    order = np.argsort(-np.asarray(returns).reshape(-1), kind="stable")[:n_elite]
+    flat = np.asarray(samples).reshape(np.size(returns), *np.shape(samples)[np.ndim(returns):])
+    elites = flat[order]                                          # top M over ALL problems at once
+    mean, std = elites.mean(0), elites.std(0)
+    lead = np.shape(returns)[:-1]
+    return np.broadcast_to(mean, lead + mean.shape), np.broadcast_to(std, lead + std.shape)
+
+
+def cem_threshold(samples, returns, n_elite):  # returns >= the M-th best: keeps every tied sample at the cut
+    samples, returns = np.asarray(samples, dtype=float), np.asarray(returns)
+    assert returns.ndim == 1
+    elites = samples[returns >= np.sort(returns)[-n_elite]]
     return elites.mean(0), elites.std(0)
 
 
@@ -125,6 +155,9 @@ MUTANTS = [
     ("L07_cem_update", cem_variance, "M = K"),
     ("L07_cem_update", cem_all_samples, "elites are samples 1 and 2"),
     ("L07_cem_update", cem_one_short, "elites are samples 1 and 2"),
+    ("L07_cem_update", cem_no_batch_axes, "leading batch axis (B, K, D)"),
+    ("L07_cem_update", cem_flat_topk, "leading batch axis (B, K, D)"),
+    ("L07_cem_update", cem_threshold, "a tie at the cut"),
     ("L07_uct_score", uct_q_not_averaged, "Q/N"),
     ("L07_uct_score", uct_log_of_child, "N_parent = 3"),
     ("L07_uct_score", uct_no_factor_two, "N_parent = 3"),

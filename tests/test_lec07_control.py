@@ -101,3 +101,19 @@ def test_ilqr_swings_the_pendulum_up_with_falling_cost():
     assert all(b < a for a, b in zip(res.costs, res.costs[1:]))
     assert res.costs[-1] < 0.3 * res.costs[0]
     assert abs(pendulum.angle_normalize(res.X[-1, 0])) < 0.05 and abs(res.X[-1, 1]) < 0.1
+
+
+def test_ilqr_terminates_with_zero_regularisation():
+    """reg = 0 on a linear-quadratic problem: after the exact first step no step lowers the cost; iLQR must
+    raise μ from 0 (×10 of 0 stays 0) and stop. Run in a child process, killed after 60 s."""
+    import subprocess
+    import sys
+    code = ("import numpy as np, torch; from rlcourse_utils import control; torch.set_num_threads(1)\n"
+            "F = torch.tensor([[1.0, 0.1, 0.0], [0.0, 1.0, 0.1]], dtype=torch.float64)\n"
+            "dyn = lambda x, u: F @ torch.cat([x, u])\n"
+            "cost = lambda x, u: 0.5 * (x @ x + u @ u)\n"
+            "res = control.ilqr(dyn, cost, np.array([1.0, 0.0]), np.zeros((10, 1)), n_iters=20, reg=0.0, tol=0.0)\n"
+            "print(len(res.costs))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) >= 2                                     # the first (exact) step was taken

@@ -47,24 +47,53 @@ def lqr_hidden() -> list[Case]:
 
 # ---------------------------------------------------------------- L07_cem_update
 
+def _tied(rng: np.random.Generator, lead: tuple, K: int, D: tuple, n_copies: int) -> tuple:
+    """Random samples (*lead, K, *D) and returns (*lead, K) in which n_copies samples repeat an earlier
+    sample AND its return: ties whose answer does not depend on how they are broken."""
+    samples, returns = rng.normal(0, 2, (*lead, K, *D)), rng.normal(-50, 20, (*lead, K))
+    src, dst = rng.permutation(K)[:2 * n_copies].reshape(2, n_copies)
+    samples[..., dst, :] = samples[..., src, :]
+    returns[..., dst] = returns[..., src]
+    return samples, returns
+
+
 def cem_public() -> list[Case]:
     rng = np.random.default_rng(7)
+    x = np.array([[0.0], [1.0], [3.0], [5.0]])                    # (K, D) = (4, 1)
     return [
-        Case((np.array([[0.0], [1.0], [3.0], [5.0]]), np.array([1.0, 4.0, 3.0, 0.0]), 2),
-             "elites are samples 1 and 2 (returns 4 and 3): mean [2], std [1]"),
-        Case((np.array([[0.0], [1.0], [3.0], [5.0]]), np.array([-10.0, -2.0, -7.0, -1.0]), 1),
+        Case((x, np.array([1.0, 4.0, 3.0, 0.0]), 2), "elites are samples 1 and 2 (returns 4 and 3): mean [2], std [1]"),
+        Case((x, np.array([-10.0, -2.0, -7.0, -1.0]), 1),
              "returns are negative costs; M = 1: the best sample is 3 (return -1): mean [5], std [0]"),
         Case((np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 10.0]]), np.array([0.3, 0.1, 0.2]), 3),
              "M = K: all samples, std with 1/M (not 1/(M-1)): mean [3, 6], std [1.633, 3.266]"),
+        Case((np.array([[0.0], [2.0], [4.0], [9.0]]), np.array([5.0, 7.0, 7.0, 1.0]), 2),
+             "a tie inside the elites: samples 1 and 2 share the top return 7; both are elites: mean [3], std [1]"),
+        Case((np.array([[1.0], [4.0], [4.0], [0.0]]), np.array([3.0, 2.0, 2.0, 0.0]), 2),
+             "a tie at the cut: samples 1 and 2 (equal, return 2) compete for the last place; exactly M = 2 "
+             "elites (sample 0 and one 4): mean [2.5], std [1.5] (keeping both gives mean 3)"),
         Case((rng.normal(size=(8, 3, 1)), rng.normal(size=8), 3), "(K, H, act_dim) = (8, 3, 1) samples, M = 3"),
+        Case((np.stack([x, x]), np.array([[1.0, 4.0, 3.0, 0.0], [0.0, 1.0, 2.0, 3.0]]), 2),
+             "leading batch axis (B, K, D) = (2, 4, 1), returns (B, K): elites per problem, along the K axis "
+             "(axis 1): problem 0 keeps samples 1, 2, problem 1 keeps 3, 2: mean [[2], [4]], std [[1], [1]]"),
+        Case((rng.normal(size=(2, 3, 5, 2)), rng.normal(size=(2, 3, 5)), 2),
+             "two leading batch axes (B1, B2, K, D) = (2, 3, 5, 2), returns (2, 3, 5): mean and std (2, 3, 2)"),
+        Case((rng.normal(size=(3, 6, 4, 1)), rng.normal(size=(3, 6)), 6),
+             "(N, K, H, act_dim) = (3, 6, 4, 1) as CEM-MPC plans N episodes at once, M = K"),
     ]
 
 
 def cem_hidden() -> list[Case]:
     cases = []
-    for i, (shape, M) in enumerate([((20, 5, 1), 4), ((50, 10, 2), 5), ((6, 2), 2), ((30, 4, 3), 1), ((9, 1), 9)]):
+    for i, (lead, K, D, M) in enumerate([((), 20, (5, 1), 4), ((), 50, (10, 2), 5), ((), 6, (2,), 2),
+                                         ((), 30, (4, 3), 1), ((), 9, (1,), 9), ((4,), 12, (3,), 3),
+                                         ((2,), 10, (6, 1), 1), ((3, 2), 7, (2,), 7), ((2, 2), 15, (3, 2), 4),
+                                         ((5,), 8, (2,), 3), ((), 10, (3,), 4)]):
         rng = np.random.default_rng(170 + i)
-        cases.append(Case((rng.normal(0, 2, shape), rng.normal(-50, 20, shape[0]), M), f"random {shape}, M = {M}"))
+        n_copies = 2 if i >= 9 else 0                             # the last two: tied returns
+        samples, returns = _tied(rng, lead, K, D, n_copies) if n_copies else (
+            rng.normal(0, 2, (*lead, K, *D)), rng.normal(-50, 20, (*lead, K)))
+        cases.append(Case((samples, returns, M), f"random batch {lead}, K = {K}, D = {D}, M = {M}"
+                          + (", with tied returns" if n_copies else "")))
     return cases
 
 
@@ -100,8 +129,10 @@ EXERCISES = [
                   "V = Q_xx + Q_xu K + Kᵀ Q_ux + Kᵀ Q_uu K and v = q_x + Q_xu k + Kᵀ q_u + Kᵀ Q_uu k.",
              rtol=1e-6, atol=1e-8),
     Exercise("L07_cem_update", planning.cem_update, cem_public, cem_hidden, points=2,
-             hint="the elites are the n_elite samples with the HIGHEST returns (np.argsort(-returns)[:n_elite]); "
-                  "return their mean and standard deviation over the sample axis 0 (np.std, ddof=0)."),
+             hint="the K axis is the LAST axis of returns (axis = returns.ndim - 1 of samples; any axes before it are "
+                  "batch axes); the elites are the n_elite samples with the HIGHEST returns along it "
+                  "(order = np.argsort(-returns, axis=-1)[..., :n_elite], gathered with np.take_along_axis); "
+                  "return their mean and standard deviation over that axis (np.std, ddof=0)."),
     Exercise("L07_uct_score", planning.uct_score, uct_public, uct_hidden, points=2,
              hint="Q/N + 2 c sqrt(2 ln(N_parent) / N) with N the child's visits (the log is of the PARENT's "
                   "count); where N = 0 return np.inf, computing the formula only where N > 0 (np.where)."),
