@@ -2,15 +2,77 @@
 
 Each helper draws on ``ax`` (a new figure if None) and returns the axes, so a
 notebook cell can add to it or leave it as is. matplotlib only.
+
+Importing this module (``import rlcourse_utils`` does) also gives offscreen rendering a
+private ``XDG_RUNTIME_DIR`` when the machine has none (see ``quiet_offscreen_rendering``).
 """
 from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from typing import Any, Callable
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
 from rlcourse_utils.envs import obstacle
+
+
+def quiet_offscreen_rendering() -> None:
+    """Give SDL a valid ``XDG_RUNTIME_DIR`` before gymnasium's ``rgb_array`` rendering starts pygame.
+
+    On a headless machine (CI, a container, a server kernel) the variable is unset, SDL probes
+    Wayland while pygame initialises, and libwayland prints "error: XDG_RUNTIME_DIR is invalid or
+    not set in the environment." to stderr, into every notebook output that renders. A private
+    directory (mode 0700, as the XDG spec asks, removed at exit) removes that cause; nothing else
+    changes (a machine with a display keeps its own directory and drivers).
+    """
+    current = os.environ.get("XDG_RUNTIME_DIR")
+    if current and os.path.isdir(current) and os.access(current, os.W_OK):
+        return
+    path = tempfile.mkdtemp(prefix="rlcourse-runtime-")
+    os.environ["XDG_RUNTIME_DIR"] = path  # read by SDL when pygame initialises, so before any render
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+
+
+quiet_offscreen_rendering()
+
+
+def episode_frames(env_id: str, act: Callable[[np.ndarray], Any], seed: int, *, every: int = 100,
+                   max_steps: int = 500) -> tuple[list[np.ndarray], float]:
+    """Run one episode of ``act`` (observation → action) in ``env_id`` rendered offscreen (rgb_array).
+
+    Returns the RGB frames (H, W, 3) after steps 0, ``every``, 2·``every``, ... and the undiscounted return.
+    """
+    import gymnasium as gym
+    env = gym.make(env_id, render_mode="rgb_array")
+    obs, _ = env.reset(seed=seed)
+    frames, total = [], 0.0
+    for t in range(max_steps):
+        obs, reward, terminated, truncated, _ = env.step(act(obs))
+        total += float(reward)
+        if t % every == 0:
+            frames.append(env.render())
+        if terminated or truncated:
+            break
+    env.close()
+    return frames, total
+
+
+def film_strip(frames: list[np.ndarray], title: str, *, every: int = 100) -> Figure:
+    """Frames side by side, each titled with its time step (0, ``every``, ...)."""
+    fig, axes = plt.subplots(1, len(frames), figsize=(3 * len(frames), 2.2))
+    for k, (ax, frame) in enumerate(zip(np.atleast_1d(axes), frames)):
+        ax.imshow(frame)
+        ax.set_title(f"t = {every * k}")
+        ax.axis("off")
+    fig.suptitle(title)
+    return fig
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (6, 4)) -> Axes:

@@ -46,3 +46,21 @@ def test_point_mass_optimum_matches_its_own_rollouts():
     assert abs(total.mean() / value - 1) < 0.03
     learned = reinforce.train_gaussian(reinforce.GaussianConfig(n_iters=100), seed=0).eval_return
     assert learned < value + 0.1  # nothing beats the optimum (up to sampling noise)
+
+
+def test_offscreen_rendering_writes_nothing_to_stderr():
+    """Importing the package gives SDL a private XDG_RUNTIME_DIR, so rgb_array rendering on a headless machine
+    does not print libwayland's "XDG_RUNTIME_DIR is invalid or not set" into notebook outputs (Lectures 2 and 6)."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_RUNTIME_DIR", "SDL_VIDEODRIVER", "DISPLAY",
+                                                             "WAYLAND_DISPLAY")}
+    code = ("import rlcourse_utils as rcu\n"
+            "frames, total = rcu.plotting.episode_frames('CartPole-v1', lambda obs: 0, seed=0, every=5)\n"
+            "assert len(frames) >= 2 and frames[0].shape == (400, 600, 3) and total > 0\n"
+            "import gymnasium as gym\n"
+            "env = gym.make('CartPole-v1', render_mode='rgb_array'); env.reset(seed=0); env.render(); env.close()\n")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == "", out.stderr

@@ -79,6 +79,25 @@ def iw_prob_space(logp_new, logp_old):
     return torch.cumprod(logp_new.exp(), 0) / torch.cumprod(logp_old.exp(), 0)
 
 
+def pg_assumes_2d(log_probs, advantages, mask=None):
+    w = log_probs * advantages.detach()
+    if mask is not None:
+        w = w * mask
+    return -w.sum() / log_probs.shape[1]  # IndexError on a (T,) trajectory
+
+
+def ob_no_guard(grad_log_p, returns_):
+    g2 = np.asarray(grad_log_p, dtype=np.float64) ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (g2 * returns_[:, None]).sum(0) / g2.sum(0)  # 0/0 = NaN for a parameter never scored
+
+
+def ob_guard_zero(grad_log_p, returns_):
+    g2 = np.asarray(grad_log_p, dtype=np.float64) ** 2
+    den = g2.sum(0)
+    return np.where(den > 0, (g2 * returns_[:, None]).sum(0) / np.where(den > 0, den, 1.0), 0.0)
+
+
 def ob_mean_return(grad_log_p, returns_):
     return np.full(grad_log_p.shape[1], np.mean(returns_))
 
@@ -105,13 +124,16 @@ MUTANTS = [
     ("L02_pg_pseudo_loss", pg_ignores_mask, "expected", True),
     ("L02_pg_pseudo_loss", pg_detached, "autograd", True),
     ("L02_pg_pseudo_loss", pg_probs_not_logs, "expected", True),
+    ("L02_pg_pseudo_loss", pg_assumes_2d, "IndexError", True),
     ("L02_importance_weights", iw_inverted, "differs", True),
     ("L02_importance_weights", iw_per_step, "differs", True),
     ("L02_importance_weights", iw_total_product, "differs", True),
-    ("L02_importance_weights", iw_prob_space, "NaN", False),  # only the hidden 400-step case catches it
+    ("L02_importance_weights", iw_prob_space, "NaN", True),  # the public T = 400 case underflows it
     ("L02_optimal_baseline", ob_mean_return, "differs", True),
     ("L02_optimal_baseline", ob_unsquared, "differs", True),
     ("L02_optimal_baseline", ob_scalar, "differs", True),
+    ("L02_optimal_baseline", ob_no_guard, "NaN", True),
+    ("L02_optimal_baseline", ob_guard_zero, "differs", True),
 ]
 
 

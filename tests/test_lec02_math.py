@@ -75,3 +75,41 @@ def test_sampled_trajectories_follow_the_policy():
     assert abs(freq - tabular.softmax_policy(theta)[0, 0]) < 0.01
     np.testing.assert_array_equal(R, mdp.R[S, A])
     assert abs((S[0] == 0).mean() - mdp.mu0[0]) < 0.015
+
+
+def test_sampling_from_a_fixed_start_estimates_q():
+    mdp = tabular.two_state_mdp(0.8)
+    theta = np.array([[0.3, -0.2], [0.5, 0.1]])
+    Q = tabular.q_value(mdp, tabular.softmax_policy(theta))
+    S, A, R = tabular.sample_trajectories(mdp, theta, 4000, 100, np.random.default_rng(5), start=(1, 0))
+    assert np.all(S[0] == 1) and np.all(A[0] == 0)
+    G = mdp.gamma ** np.arange(100) @ R
+    assert abs(G.mean() - Q[1, 0]) < 4 * G.std() / np.sqrt(len(G))
+
+
+def _step_scores(theta, S, A):
+    """∇_θ log π_θ(a_t|s_t) for softmax logits, every step: (K, H) → (H, K, S, A)."""
+    pi, K = tabular.softmax_policy(theta), len(S)
+    out = np.zeros((S.shape[1], K, *theta.shape))
+    for t in range(S.shape[1]):
+        out[t, np.arange(K), S[:, t]] = np.eye(theta.shape[1])[A[:, t]] - pi[S[:, t]]
+    return out
+
+
+def test_off_policy_gradient_with_ratios_up_to_each_reward_is_exact():
+    """Σ_t ∇log π_θ'(a_t|s_t) Σ_{t'≥t} w_t' γ^{t'} r_t' under p_θ has mean ∇J(θ'); dropping the future ratios does not."""
+    mdp = tabular.random_mdp(3, 2, 0.9, seed=4)
+    rng = np.random.default_rng(4)
+    theta, theta_new = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    H = 3
+    S, A = tabular.enumerate_trajectories(mdp, H)
+    p = np.exp(tabular.trajectory_log_prob(mdp, theta, S, A))  # (K,) under the data policy
+    lp = lambda th: torch.log_softmax(torch.tensor(th), -1)[S, A].T  # noqa: E731  (H, K)
+    w = policy_gradient.importance_weights(lp(theta_new), lp(theta)).numpy()  # (H, K)
+    r = mdp.R[S, A].T * mdp.gamma ** np.arange(H)[:, None]  # (H, K) γ^t r_t
+    scores = _step_scores(theta_new, S, A)
+    exact = np.einsum("k,tk,tksa->sa", p, returns.reward_to_go(w * r, 1.0), scores)
+    first_order = np.einsum("k,tk,tksa->sa", p, w * returns.reward_to_go(r, 1.0), scores)
+    truth = tabular.exact_gradient(mdp, theta_new, H)
+    np.testing.assert_allclose(exact, truth, atol=1e-12)
+    assert np.abs(first_order - truth).max() > 1e-2

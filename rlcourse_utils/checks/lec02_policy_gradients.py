@@ -14,8 +14,8 @@ from rlcourse_utils import policy_gradient, returns
 from rlcourse_utils.checks.core import Case, Exercise
 
 
-def _t(x, grad: bool = False) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(x, dtype=np.float64)).requires_grad_(grad)
+def _t(x, grad: bool = False, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(x, dtype=np.float64)).to(dtype).requires_grad_(grad)
 
 
 def _ends(rng: np.random.Generator, shape: tuple, p: float) -> np.ndarray:
@@ -36,6 +36,7 @@ def reward_to_go_public() -> list[Case]:
         Case((np.array([1.0, 2.0, 3.0]), 0.0), "γ = 0: G_t = r_t"),
         Case((rng.normal(size=(6, 3)), 0.9, _ends(rng, (6, 3), 0.3)),
              "three envs (T, N), episodes ending at different times"),
+        Case((rng.normal(size=(4, 5)), 1.0), "(T, N) with no episode ends given and γ = 1, as the lecture's cells pass"),
     ]
 
 
@@ -47,6 +48,7 @@ def reward_to_go_hidden() -> list[Case]:
         Case((rng.normal(size=(7, 2, 3)), 0.9), "two batch axes (T, N, K), no episode ends given"),
         Case((rng.normal(size=(10, 2)), 0.8, np.ones((10, 2), dtype=bool)), "every step ends an episode: G = r"),
         Case((np.ones(500), 0.99), "a long CartPole-like episode"),
+        Case((rng.normal(size=(9, 6)), 1.0), "(T, N), no episode ends, γ = 1"),
         Case((rng.normal(size=(5, 3)).astype(np.float32), 0.9, _ends(rng, (5, 3), 0.3)), "float32 rewards"),
     ]
     return cases
@@ -54,13 +56,13 @@ def reward_to_go_hidden() -> list[Case]:
 
 # ---------------------------------------------------------------- L02_pg_pseudo_loss
 
-def _pg_random(rng: np.random.Generator, t: int, n: int, masked: bool) -> tuple:
-    lp = _t(np.log(rng.uniform(0.05, 1.0, (t, n))), grad=True)
-    adv = _t(rng.normal(size=(t, n)))
+def _pg_random(rng: np.random.Generator, t: int, n: int, masked: bool, dtype: torch.dtype = torch.float64) -> tuple:
+    lp = _t(np.log(rng.uniform(0.05, 1.0, (t, n))), grad=True, dtype=dtype)
+    adv = _t(rng.normal(size=(t, n)), dtype=dtype)
     if not masked:
         return (lp, adv)
     length = rng.integers(1, t + 1, n)
-    return (lp, adv, _t(np.arange(t)[:, None] < length[None, :]))
+    return (lp, adv, _t(np.arange(t)[:, None] < length[None, :], dtype=dtype))
 
 
 def pg_pseudo_loss_public() -> list[Case]:
@@ -75,6 +77,10 @@ def pg_pseudo_loss_public() -> list[Case]:
              "padding (mask 0) after the second episode ended must not count: 3 log 2 / 2 = 1.0397"),
         Case(_pg_random(rng, 5, 1, False), "one trajectory: sum over time (not the mean)"),
         Case(_pg_random(rng, 8, 4, True), "four episodes of different lengths"),
+        Case((_t(np.log(rng.uniform(0.1, 1, (6,))), grad=True), _t(rng.normal(size=6))),
+             "time axis only (T,): one trajectory, the loss sums over time"),
+        Case(_pg_random(rng, 7, 3, True, torch.float32),
+             "float32 tensors with a mask, as the CartPole loop passes them"),
         Case((_t([[half, half], [half, half]], grad=True), _t([[1.0, 2.0], [1.0, 2.0]], grad=True)),
              "advantages that carry gradients: Â is a constant weight, so no gradient may flow into it (detach it)"),
     ]
@@ -89,6 +95,7 @@ def pg_pseudo_loss_hidden() -> list[Case]:
         Case((_t(np.log(rng.uniform(0.1, 1, (6,))), grad=True), _t(rng.normal(size=6))), "time axis only (T,)"),
         Case((_t(np.log(rng.uniform(0.1, 1, (5, 3))), grad=True), _t(rng.normal(size=(5, 3)), grad=True)),
              "advantages from a critic that still carry gradients"),
+        Case(_pg_random(rng, 40, 16, True, torch.float32), "float32, (T, N) = (40, 16) with a mask, as in CartPole"),
     ]
     return cases
 
@@ -100,6 +107,12 @@ def _iw_random(rng: np.random.Generator, shape: tuple, spread: float = 0.3) -> t
     return (_t(old + rng.normal(0, spread, shape), grad=True), _t(old))
 
 
+def _iw_long(rng: np.random.Generator, shape: tuple) -> tuple:
+    """Long horizons with small probabilities: Π π underflows (0.01^400 = 1e-800), the ratios stay moderate."""
+    old = np.log(rng.uniform(0.005, 0.02, shape))
+    return (_t(old + rng.normal(0, 0.02, shape), grad=True), _t(old))
+
+
 def importance_weights_public() -> list[Case]:
     rng = np.random.default_rng(203)
     return [
@@ -109,6 +122,8 @@ def importance_weights_public() -> list[Case]:
              "ratio 3 every step: [3, 9, 27] (the product grows with t)"),
         Case((_t(np.log([0.2]), grad=True), _t(np.log([0.2]))), "the same policy: weight 1"),
         Case(_iw_random(rng, (4, 3)), "three trajectories (T, N): the product runs along time only"),
+        Case(_iw_long(rng, (400, 2)),
+             "T = 400 steps of probability ≈ 0.01: a product of probabilities underflows to 0/0; work in log space"),
     ]
 
 
@@ -119,6 +134,7 @@ def importance_weights_hidden() -> list[Case]:
     lp_old = np.full((400,), np.log(0.01))
     cases.append(Case((_t(lp_old + 0.001, grad=True), _t(lp_old)),
                       "400 steps of probability 0.01: products of probabilities underflow to 0/0; work in log space"))
+    cases.append(Case(_iw_long(rng, (400, 3)), "T = 400, three trajectories: underflow in probability space"))
     return cases
 
 
@@ -137,6 +153,9 @@ def optimal_baseline_public() -> list[Case]:
              "one baseline per parameter: [3, 2] (the second weights only the first trajectory)"),
         Case((np.array([[2.0], [-2.0]]), np.array([1.0, 3.0])), "equal g²: the plain average return, 2"),
         Case(_ob_random(rng, 20, 3), "returns correlated with g_0²: b_0 differs from the mean return"),
+        Case((np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0], [0.0, 2.0, 0.0]]), np.array([1.0, 3.0, 8.0])),
+             "a parameter whose score is 0 on every trajectory (a state never visited): 0/0, so it gets "
+             "the mean return 4; zeros elsewhere are ordinary: [4, 6.6, 3]"),
     ]
 
 
@@ -145,6 +164,10 @@ def optimal_baseline_hidden() -> list[Case]:
     cases = [Case(_ob_random(rng, n, d), f"random, N={n}, D={d}") for n, d in [(100, 5), (1, 2), (7, 1)]]
     cases.append(Case((np.array([[0.0, 1.0], [0.0, 2.0]]), np.array([1.0, 3.0])),
                       "a parameter with g = 0 everywhere gets the mean return"))
+    g = rng.normal(size=(30, 4))
+    g[:, 2] = 0.0
+    g[::3, 0] = 0.0
+    cases.append(Case((g, rng.normal(size=30)), "random with one never-scored parameter and scattered zeros"))
     return cases
 
 

@@ -180,8 +180,12 @@ def policy_gradient_theorem(mdp: TabularMDP, theta: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- trajectories
 
 def sample_trajectories(mdp: TabularMDP, theta: np.ndarray, n: int, horizon: int,
-                        rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                        rng: np.random.Generator, start: tuple[int, int] | None = None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sample n trajectories of length H from p_θ(τ) = p(s_1) Π_t π_θ(a_t|s_t) p(s_{t+1}|s_t, a_t).
+
+    ``start=(s, a)`` fixes s_1 = s and a_1 = a (then π_θ from step 2 on): the average discounted
+    return of such trajectories is a Monte Carlo estimate of Q^π(s, a), independent of any solve.
 
     Returns:
         states (H, n) int, actions (H, n) int, rewards (H, n) float (undiscounted r(s_t, a_t)).
@@ -189,9 +193,11 @@ def sample_trajectories(mdp: TabularMDP, theta: np.ndarray, n: int, horizon: int
     pi = softmax_policy(theta)
     S, A = pi.shape
     states, actions = np.zeros((horizon, n), np.int64), np.zeros((horizon, n), np.int64)
-    s = rng.choice(S, size=n, p=mdp.mu0)
+    s = rng.choice(S, size=n, p=mdp.mu0) if start is None else np.full(n, start[0])
     for t in range(horizon):
         a = (rng.random(n)[:, None] > np.cumsum(pi[s], -1)).sum(-1).clip(max=A - 1)  # inverse-CDF sampling
+        if t == 0 and start is not None:
+            a = np.full(n, start[1])
         states[t], actions[t] = s, a
         s = (rng.random(n)[:, None] > np.cumsum(mdp.P[s, a], -1)).sum(-1).clip(max=S - 1)
     return states, actions, mdp.R[states, actions]
