@@ -6,9 +6,11 @@ d^π(s) = Σ_t γ^t p_π(s_t = s)):
 
     performance difference   J(π') - J(π) = E_{τ~p_π'}[Σ_t γ^t A^π(s_t, a_t)] = Σ_s d^π'(s) Σ_a π'(a|s) A^π(s, a)
     surrogate (old states)   L_π(π')      = Σ_s d^π(s) Σ_a π(a|s) [π'(a|s) / π(a|s)] A^π(s, a)
-    TRPO's bound             J(π') - J(π) ≥ L_π(π') - 4 ε γ α² / (1 - γ)²,   α = max_s D_TV(π(·|s), π'(·|s)),
-                                                                             ε = max_{s,a} |A^π(s, a)|
-    state mismatch           Σ_s |p_π'(s_t) - p_π(s_t)| ≤ 2 (1 - (1 - α)^t) ≤ 2 α t
+    the surrogate's error    J(π') - J(π) - L_π(π') = Σ_s (d^π'(s) - d^π(s)) Ā(s),   Ā(s) = E_{a~π'(·|s)}[A^π(s, a)]
+    per state                |Ā(s)| ≤ 2 D_TV(π(·|s), π'(·|s)) max_a |A^π(s, a)|   (since E_{a~π}[A^π(s, a)] = 0)
+    state mismatch           Σ_s |p_π'(s_t) - p_π(s_t)| ≤ 2 (1 - (1 - α)^t) ≤ 2 α t   (coupling)
+    TRPO's bound             |J(π') - J(π) - L_π(π')| ≤ 4 ε γ α² / ((1 - γ)(1 - γ(1 - α))) ≤ 4 ε γ α² / (1 - γ)²,
+                             α = max_s D_TV(π(·|s), π'(·|s)),  ε = max_{s,a} |A^π(s, a)|
     mean KL and its Hessian  D̄(θ, θ') = Σ_s ρ(s) D_KL(π_θ(·|s) ‖ π_θ'(·|s)),  ∇²_θ' D̄ |_{θ'=θ} = F(θ)
 
 with ρ = (1 - γ) d^π the normalised discounted state distribution. The last part of the module runs
@@ -54,6 +56,32 @@ def surrogate(mdp: TabularMDP, pi_old: np.ndarray, pi_new: np.ndarray) -> float:
 def max_tv(pi_a: np.ndarray, pi_b: np.ndarray) -> float:
     """α = max_s D_TV(π_a(·|s), π_b(·|s)) = max_s ½ Σ_a |π_a(a|s) - π_b(a|s)|."""
     return float(0.5 * np.abs(pi_a - pi_b).sum(-1).max())
+
+
+def expected_advantage(mdp: TabularMDP, pi_old: np.ndarray, pi_new: np.ndarray) -> np.ndarray:
+    """Ā(s) = E_{a~π'(·|s)}[A^π(s, a)] = Σ_a (π'(a|s) - π(a|s)) A^π(s, a), the second form because
+    E_{a~π}[A^π(s, a)] = 0; hence |Ā(s)| ≤ 2 D_TV(π(·|s), π'(·|s)) max_a |A^π(s, a)|. (S,)"""
+    return (pi_new * advantage(mdp, pi_old)).sum(-1)
+
+
+def mismatch_bound(alpha: float, eps: float, gamma: float) -> float:
+    """Σ_t γ^t · 2(1 - (1 - α)^t) · 2αε = 4εγα² / ((1 - γ)(1 - γ(1 - α))): the state mismatch at time t
+    (coupling) times the largest per-state |Ā| (2αε), summed over time; at most TRPO's 4εγα² / (1 - γ)²."""
+    return 4 * eps * gamma * alpha ** 2 / ((1 - gamma) * (1 - gamma * (1 - alpha)))
+
+
+def state_kl(pi_a: np.ndarray, pi_b: np.ndarray) -> np.ndarray:
+    """D_KL(π_a(·|s) ‖ π_b(·|s)) for every state s. (S, A), (S, A) → (S,)"""
+    return (pi_a * (np.log(pi_a) - np.log(pi_b))).sum(-1)
+
+
+def escape_mdp(gamma: float = 0.9) -> TabularMDP:
+    """Two states, two actions: in state 0 action 0 stays and action 1 escapes to the absorbing state 1.
+    For π = "always action 0" and π' = "action 1 with probability α" the coupling bound on the state
+    mismatch is met with equality: Σ_s |p_π'(s_t) - p_π(s_t)| = 2 (1 - (1 - α)^t)."""
+    P = np.zeros((2, 2, 2))
+    P[0, 0, 0] = P[0, 1, 1] = P[1, :, 1] = 1.0
+    return TabularMDP(P, np.zeros((2, 2)), np.array([1.0, 0.0]), gamma)
 
 
 def trpo_penalty(mdp: TabularMDP, pi_old: np.ndarray, pi_new: np.ndarray) -> float:
@@ -190,3 +218,33 @@ def dual_gradient_descent(mdp: TabularMDP, theta: np.ndarray, epsilon: float, n_
         lams.append(lam)
         kls.append(kl)
     return DualRun(th.detach().numpy(), np.array(lams), np.array(kls), np.array(surrs))
+
+
+def kl_constrained_optimum(mdp: TabularMDP, theta: np.ndarray, epsilon: float) -> tuple[np.ndarray, float, float]:
+    """The same problem as ``dual_gradient_descent``, solved by scipy's SLSQP instead: an independent oracle.
+
+    max_θ' L̄(θ') = Σ_s ρ(s) Σ_a π_θ'(a|s) A^{π_θ}(s, a)  s.t.  D̄(θ, θ') = Σ_s ρ(s) D_KL(π_θ(·|s) ‖ π_θ'(·|s)) ≤ ε,
+    with the closed-form gradients ∂L̄/∂θ'[s,a] = ρ(s) π'(a|s) (A(s,a) - Σ_b π'(b|s) A(s,b)) and
+    ∂D̄/∂θ'[s,a] = ρ(s) (π'(a|s) - π(a|s)). The multiplier comes from stationarity, ∇L̄ = λ ∇D̄ (least squares).
+
+    Returns:
+        (θ' (S, A), L̄(θ'), λ).
+    """
+    from scipy.optimize import minimize
+
+    pi = softmax_policy(theta)
+    rho, A = state_weights(mdp, pi), advantage(mdp, pi)
+
+    def surr(x):
+        p = softmax_policy(x.reshape(theta.shape))
+        return rho @ (p * A).sum(-1), (rho[:, None] * p * (A - (p * A).sum(-1, keepdims=True))).reshape(-1)
+
+    def kl(x):
+        p = softmax_policy(x.reshape(theta.shape))
+        return rho @ state_kl(pi, p), (rho[:, None] * (p - pi)).reshape(-1)
+
+    res = minimize(lambda x: -surr(x)[0], theta.reshape(-1), jac=lambda x: -surr(x)[1], method="SLSQP",
+                   constraints=[{"type": "ineq", "fun": lambda x: epsilon - kl(x)[0], "jac": lambda x: -kl(x)[1]}],
+                   options={"ftol": 1e-14, "maxiter": 500})
+    g_L, g_D = surr(res.x)[1], kl(res.x)[1]
+    return res.x.reshape(theta.shape), float(surr(res.x)[0]), float(g_L @ g_D / (g_D @ g_D))

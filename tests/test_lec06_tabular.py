@@ -81,3 +81,40 @@ def test_dual_gradient_descent_meets_the_kl_constraint():
     run = tp.dual_gradient_descent(mdp, th, epsilon=0.01)
     assert abs(run.kl[-1] - 0.01) < 1e-3 and run.lam[-1] > 0 and run.surrogate[-1] > 0
     assert tabular.exact_objective(mdp, run.theta_new) > tabular.exact_objective(mdp, th)
+
+
+@pytest.mark.parametrize("seed, scale", [(s, sc) for s in range(4) for sc in (0.01, 0.3, 3.0)])
+def test_each_step_from_the_per_state_mismatch_to_the_alpha_squared_bound(seed, scale):
+    mdp, th, th2 = _pair(seed, scale)
+    pi, pi2 = tabular.softmax_policy(th), tabular.softmax_policy(th2)
+    A, A_bar = tabular.advantage(mdp, pi), tp.expected_advantage(mdp, pi, pi2)
+    np.testing.assert_allclose((pi * A).sum(-1), 0, atol=1e-12)  # E_{a~π}[A^π] = 0
+    tv = 0.5 * np.abs(pi2 - pi).sum(-1)
+    assert np.all(np.abs(A_bar) <= 2 * tv * np.abs(A).max(1) + 1e-12)  # per state
+    error = (tabular.exact_objective(mdp, th2) - tabular.exact_objective(mdp, th) - tp.surrogate(mdp, pi, pi2))
+    d_gap = tabular.discounted_visitation(mdp, pi2) - tabular.discounted_visitation(mdp, pi)
+    assert np.isclose(error, d_gap @ A_bar, rtol=1e-8, atol=1e-13)  # exact
+    alpha, eps = tp.max_tv(pi, pi2), np.abs(A).max()
+    bound = tp.mismatch_bound(alpha, eps, mdp.gamma)
+    assert abs(error) <= np.abs(d_gap).sum() * np.abs(A_bar).max() + 1e-12 <= bound + 1e-12
+    assert bound <= tp.trpo_penalty(mdp, pi, pi2) + 1e-12
+    # the closed form of the time sum
+    t = np.arange(3000)
+    assert np.isclose(bound, (mdp.gamma ** t * 2 * (1 - (1 - alpha) ** t) * 2 * alpha * eps).sum())
+
+
+def test_the_coupling_bound_is_attained_on_the_escape_mdp():
+    mdp = tp.escape_mdp()
+    stay, escape = np.array([[1.0, 0.0]] * 2), np.array([[0.7, 0.3]] * 2)
+    l1 = np.abs(tp.state_marginals(mdp, escape, 20) - tp.state_marginals(mdp, stay, 20)).sum(1)
+    np.testing.assert_allclose(l1, 2 * (1 - 0.7 ** np.arange(20)), atol=1e-12)
+    assert tp.max_tv(stay, escape) == pytest.approx(0.3)
+
+
+def test_dual_gradient_descent_matches_scipy_on_the_constrained_problem():
+    mdp, th, _ = _pair(0, 0.0)
+    run = tp.dual_gradient_descent(mdp, th, epsilon=0.01)
+    th_star, surr_star, lam_star = tp.kl_constrained_optimum(mdp, th, 0.01)
+    rho = tp.state_weights(mdp, tabular.softmax_policy(th))
+    assert rho @ tp.state_kl(tabular.softmax_policy(th), tabular.softmax_policy(th_star)) == pytest.approx(0.01, rel=1e-6)
+    assert run.surrogate[-1] == pytest.approx(surr_star, rel=0.01) and run.lam[-1] == pytest.approx(lam_star, rel=0.05)

@@ -12,8 +12,11 @@ Fisher-vector products, then a backtracking line search on the measured KL.
          D̄_KL(π_θ ‖ π_θ') ≤ δ and L̄(θ') > L̄(θ); if none, keep θ
       7. fit V_φ to the λ-return targets (Adam, a few epochs)
 
-Every update's measured KL, line-search fraction and the KL the quadratic model predicted are
-recorded, so a notebook can assert that the trust region held. Only the actor is updated by
+Every update records what the models predicted and what was measured, so a notebook can test the
+models rather than the line search (which enforces "KL ≤ δ" and "gain > 0" by construction):
+the quadratic KL model ½ Δθᵀ F Δθ of the full step against its measured mean KL, the linear model
+gᵀΔθ of the surrogate gain against the measured gain, and the largest per-state KL beside the mean
+(the theory bounds the max over states; TRPO constrains the mean). Only the actor is updated by
 steps 3-6; the critic is a separate network. Lecture 6 §TRPO (Schulman et al. 2015, App. C).
 """
 from __future__ import annotations
@@ -88,12 +91,20 @@ class Result:
     """(U,) mean return of the last ``cfg.window`` finished training episodes."""
     kl: np.ndarray
     """(U,) measured mean D_KL(π_θ ‖ π_θ') over the batch's states after the accepted step (0 if none)."""
+    max_state_kl: np.ndarray
+    """(U,) the largest per-state D_KL(π_θ(·|s) ‖ π_θ'(·|s)) over the batch's states after the accepted step."""
+    full_step_kl: np.ndarray
+    """(U,) measured mean KL of the full natural step Δθ (before any backtracking)."""
     predicted_kl: np.ndarray
-    """(U,) what the quadratic model ½ Δθᵀ F Δθ predicted for the accepted step."""
+    """(U,) the quadratic model ½ Δθᵀ F Δθ of the full step's KL (F undamped, by Fisher-vector products)."""
+    damped_kl: np.ndarray
+    """(U,) ½ Δθᵀ (F + cI) Δθ of the full step: δ exactly when x is a CG iterate and α = √(2δ / gᵀx)."""
     step_fraction: np.ndarray
     """(U,) fraction β^k of the full natural step the line search accepted (1 = no backtracking, 0 = rejected)."""
     surrogate_gain: np.ndarray
-    """(U,) L̄(θ') - L̄(θ) on the batch (in units of standardised advantage)."""
+    """(U,) measured L̄(θ') - L̄(θ) on the batch for the accepted step (in units of standardised advantage)."""
+    linear_gain: np.ndarray
+    """(U,) the linear model gᵀ(θ' - θ) of that gain, for the accepted step."""
     steps_to_solve: int | None
     """First env step count at which mean_return ≥ 475, None if never."""
     model: ActorCritic
@@ -120,7 +131,8 @@ def train(cfg: Config, seed: int = 0, kl_fn: KLFn = trust_region.categorical_kl,
     model = ActorCritic(col.obs.shape[1], 2, cfg.hidden, shared=False)
     params = list(model.actor.parameters())
     critic_opt = torch.optim.Adam(model.critic.parameters(), lr=cfg.critic_lr)
-    log: dict[str, list] = {k: [] for k in ("steps", "ret", "kl", "pred", "frac", "gain")}
+    keys = ("steps", "ret", "kl", "max_kl", "full_kl", "pred", "damped", "frac", "gain", "lin_gain")
+    log: dict[str, list] = {k: [] for k in keys}
     solved_at = None
     while col.steps < cfg.total_steps:
         # 1-2. rollout, advantages (standardised) and critic targets
@@ -144,7 +156,9 @@ def train(cfg: Config, seed: int = 0, kl_fn: KLFn = trust_region.categorical_kl,
         fvp = lambda v: trust_region.fisher_vector_product(kl, params, v, cfg.damping)  # noqa: E731
         x = cg_fn(fvp, g, cfg.cg_iters)  # (D,) ≈ (F + cI)⁻¹ g
         full_step = trust_region.natural_step_size(g, x, cfg.max_kl) * x  # (D,)
-        quad_kl = 0.5 * float(full_step @ trust_region.fisher_vector_product(kl, params, full_step))
+        F_step = trust_region.fisher_vector_product(kl, params, full_step)  # (D,) F Δθ, undamped
+        quad_kl = 0.5 * float(full_step @ F_step)  # the quadratic model's KL of the full step
+        damped_kl = quad_kl + 0.5 * cfg.damping * float(full_step @ full_step)
 
         # 6. backtracking line search on the measured KL and surrogate
         theta_old = parameters_to_vector(params).detach().clone()
@@ -155,9 +169,12 @@ def train(cfg: Config, seed: int = 0, kl_fn: KLFn = trust_region.categorical_kl,
                 s, k = surrogate_and_kl(model.actor(obs))
             return float(s - surr.detach()), float(k)
 
+        full_kl = evaluate(1.0)[1]  # measured KL of the full step, to test the quadratic model
         fraction, _ = trust_region.backtracking_line_search(evaluate, cfg.max_kl, cfg.backtrack_coef,
                                                             cfg.max_backtracks)
         gain, measured_kl = evaluate(fraction)  # sets θ' = θ + fraction Δθ (θ itself when rejected)
+        with torch.no_grad():
+            max_kl = float(kl_fn(old_logits, model.actor(obs)).max())  # the worst state, beside the mean
 
         # 7. critic regression on the λ-return targets
         o_all = torch.as_tensor(batch.obs[:-1].reshape(cfg.batch_size, -1)[keep])
@@ -172,10 +189,11 @@ def train(cfg: Config, seed: int = 0, kl_fn: KLFn = trust_region.categorical_kl,
                 critic_opt.step()
 
         mean_ret = col.mean_return(cfg.window)
-        for key, val in zip(log, (col.steps, mean_ret, measured_kl, fraction ** 2 * quad_kl, fraction, gain)):
+        values = (col.steps, mean_ret, measured_kl, max_kl, full_kl, quad_kl, damped_kl, fraction, gain,
+                  fraction * float(g @ full_step))
+        for key, val in zip(keys, values):
             log[key].append(val)
         if solved_at is None and len(col.finished) >= cfg.window and mean_ret >= SOLVED:
             solved_at = col.steps
     col.close()
-    return Result(*(np.array(log[k]) for k in ("steps", "ret", "kl", "pred", "frac", "gain")),
-                  solved_at, model, time.perf_counter() - start)
+    return Result(*(np.array(log[k]) for k in keys), solved_at, model, time.perf_counter() - start)

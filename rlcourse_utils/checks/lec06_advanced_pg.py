@@ -2,7 +2,9 @@
 
 Tensors a loss or divergence is differentiated through are created with requires_grad=True, so
 the check also compares input gradients (a ratio whose old log-probabilities are not detached
-has the right value and the wrong gradient).
+has the right value and the wrong gradient). The public cases also hold every input form the
+lecture's own loops pass: float32 batches as TRPO and PPO build them, and conjugate gradient's
+``A`` as a function p ↦ A p (TRPO's Fisher-vector product) as well as a matrix.
 """
 from __future__ import annotations
 
@@ -11,7 +13,17 @@ import numpy as np
 import torch
 
 from rlcourse_utils import trust_region
+from rlcourse_utils.checks import wire
 from rlcourse_utils.checks.core import Case, Exercise
+
+# A callable A must cross the wire as plain data (the grader's child rebuilds it): ``wire.MatrixOperator``.
+# Until the wire carries one, the cases that pass A as a function are left out.
+_OPERATOR = getattr(wire, "MatrixOperator", None)
+
+
+def _fn(A: torch.Tensor):
+    """A as the function p ↦ A p (what TRPO passes to conjugate gradient)."""
+    return _OPERATOR(A.detach().numpy())
 
 
 def _t(x, grad: bool = False, dtype=torch.float64) -> torch.Tensor:
@@ -46,6 +58,8 @@ def ckl_public() -> list[Case]:
              "float32, q(a=1) = e^-150 underflows in softmax: use log_softmax; "
              "KL = .5 log .5 + .5 (log .5 + 150) ≈ 74.3"),
         Case((_randn(rng, (4, 3)), _randn(rng, (4, 3))), "a batch (B, A) = (4, 3): one KL per row, shape (4,)"),
+        Case((_randn(rng, (6, 2), grad=False, dtype=torch.float32), _randn(rng, (6, 2), dtype=torch.float32)),
+             "as TRPO calls it: float32 (B, 2) logits, the old policy's fixed (no grad), the new one's trained"),
     ]
 
 
@@ -77,6 +91,8 @@ def gkl_public() -> list[Case]:
              "two action dimensions: summed over act_dim, 0.5 + 0.5 = 1"),
         Case((_randn(rng, (5, 3)), _randn(rng, (3,), 0.3), _randn(rng, (5, 3)), _randn(rng, (3,), 0.3)),
              "batch (5, 3) of means, state-independent log_std (3,): broadcast, one KL per row, shape (5,)"),
+        Case(tuple(_randn(rng, (2,), 0.5, grad=False, dtype=torch.float32) for _ in range(4)),
+             "float32 vectors of shape (act_dim,) = (2,), no grad (the lecture's Monte Carlo check): a scalar KL"),
     ]
 
 
@@ -89,6 +105,7 @@ def gkl_hidden() -> list[Case]:
              "very different scales, broadcast log_std"),
         Case((_t([[0.5, -0.5]], True), _t([[0.2, 0.1]], True), _t([[0.5, -0.5]], True), _t([[0.2, 0.1]], True)),
              "p = q: KL = 0"),
+        Case(tuple(_randn(rng, (3,), 0.7, grad=False, dtype=torch.float32) for _ in range(4)), "float32, (act_dim,), no grad"),
     ]
     return cases
 
@@ -100,7 +117,7 @@ def cg_public() -> list[Case]:
     A2, b2 = _t([[4.0, 1.0], [1.0, 3.0]]), _t([1.0, 2.0])
     A5 = _spd(rng, 5)
     b5 = _t(rng.normal(size=5))
-    return [
+    cases = [
         Case((A2, b2, 2, 1e-10), "2 × 2 system, 2 iterations: exact, x = A⁻¹ b = [1/11, 7/11] = [0.0909, 0.6364]"),
         Case((A2, b2, 1, 1e-10),
              "1 iteration is steepest descent with exact line search: x = (bᵀb / bᵀAb) b = (5/20) [1, 2] = [.25, .5]"),
@@ -110,6 +127,14 @@ def cg_public() -> list[Case]:
         Case((A5, b5, 3, 1e-10), "5 × 5 SPD, 3 iterations: the CG iterate x_3 (not the exact solution)"),
         Case((A5, torch.zeros(5, dtype=torch.float64), 4, 1e-10), "b = 0: x = 0 at once (the residual is already 0)"),
     ]
+    if _OPERATOR is not None:
+        cases += [
+            Case((_fn(A2), b2, 2, 1e-10), "A given as a function p ↦ A p, as TRPO passes its Fisher-vector product: "
+                                         "call A(p) when A is callable (A @ p fails on a function); x = [0.0909, 0.6364]"),
+            Case((_fn(A5), _t(rng.normal(size=5), dtype=torch.float32), 10),
+                 "as TRPO calls it: cg(fvp, g, n_iters) with a function, float32 g, residual_tol left at its default"),
+        ]
+    return cases
 
 
 def cg_hidden() -> list[Case]:
@@ -123,6 +148,10 @@ def cg_hidden() -> list[Case]:
     A = _spd(rng, 6, 50.0)
     cases.append(Case((A, _t(rng.normal(size=6)), 6, 1e-3), "a loose residual_tol = 1e-3 stops early"))
     cases.append(Case((A.to(torch.float32), _t(rng.normal(size=6), dtype=torch.float32), 3, 1e-10), "float32"))
+    if _OPERATOR is not None:
+        cases += [Case((_fn(_spd(rng, n, cond)), _t(rng.normal(size=n), dtype=dt), iters), f"A as a function, {n} × {n}, {dt}")
+                  for n, cond, iters, dt in [(7, 30.0, 7, torch.float64), (30, 10.0, 10, torch.float32),
+                                             (4, 1e3, 2, torch.float64)]]
     return cases
 
 
@@ -145,6 +174,9 @@ def ppo_public() -> list[Case]:
              "r = 1.1 and 0.9 inside [0.7, 1.3]: nothing clipped, loss = -mean(r Â) = -1"),
         Case((_randn(rng, B, 0.3), _randn(rng, B, 0.3), _randn(rng, B), 0.2),
              "random batch of 12, logp_old and Â require grad: their gradient must be zero (detach them)"),
+        Case((_randn(rng, 16, 0.3, dtype=torch.float32), _randn(rng, 16, 0.3, grad=False, dtype=torch.float32),
+              _randn(rng, 16, grad=False, dtype=torch.float32), 0.2),
+             "as PPO calls it: float32 minibatch of 16, logp_old and Â without grad"),
     ]
 
 
@@ -172,7 +204,8 @@ EXERCISES = [
                   "summed over the last axis."),
     Exercise("L06_conjugate_gradient", trust_region.conjugate_gradient, cg_public, cg_hidden, points=3,
              hint="x = 0, r = p = b; each iteration: stop if rᵀr < residual_tol, then α = rᵀr / pᵀAp, x += αp, "
-                  "r -= αAp, p = r_new + (r_newᵀr_new / rᵀr) p. Products via A @ p (or A(p) if A is callable)."),
+                  "r -= αAp, p = r_new + (r_newᵀr_new / rᵀr) p. Products via A(p) if A is callable (TRPO's "
+                  "Fisher-vector product), else A @ p: matvec = A if callable(A) else (lambda p: A @ p)."),
     Exercise("L06_ppo_clip_loss", trust_region.ppo_clip_loss, ppo_public, ppo_hidden, points=3,
              hint="r = exp(logp_new - logp_old) with logp_old and Â detached; "
                   "loss = -mean(min(r Â, clamp(r, 1-ε, 1+ε) Â))."),
