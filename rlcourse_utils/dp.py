@@ -144,3 +144,41 @@ def boltzmann_probs(Q: np.ndarray, temperature: float) -> np.ndarray:
     z = np.asarray(Q, dtype=np.float64) / temperature
     z = np.exp(z - z.max(-1, keepdims=True))
     return z / z.sum(-1, keepdims=True)
+
+
+def least_squares_projection(features: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Π = Φ (Φᵀ D Φ)^{-1} Φᵀ D: the matrix of the weighted least-squares fit onto span(Φ).
+
+    (Π y) = Φ w* with w* = argmin_w Σ_i d_i (Φ_i · w − y_i)^2; D = diag(weights) is the sampling distribution
+    of the regression (default uniform). Π is the orthogonal projection in ‖x‖_D = sqrt(Σ_i d_i x_i^2), so
+    ‖Π x‖_D ≤ ‖x‖_D (a non-expansion, with equality on span(Φ)); it is not one in ‖·‖_∞. Lecture 4 §theory.
+
+    Args:
+        features: (n, d) rows Φ_i, full column rank on the support of ``weights``.  weights: (n,) d_i ≥ 0.
+    Returns:
+        (n, n) matrix Π.
+
+    >>> least_squares_projection(np.array([[1.0], [2.0]])) @ np.array([1.0, 1.0])   # w* = 3/5: (w*, 2w*)
+    array([0.6, 1.2])
+    """
+    Phi = np.asarray(features, dtype=np.float64)
+    d = np.ones(len(Phi)) if weights is None else np.asarray(weights, dtype=np.float64)
+    return Phi @ np.linalg.solve(Phi.T @ (d[:, None] * Phi), Phi.T * d)
+
+
+def state_action_visitation(P: np.ndarray, pi: np.ndarray, start: np.ndarray,
+                            terminal: np.ndarray | None = None) -> np.ndarray:
+    """d(s, a) ∝ π(a|s) E[number of visits to s in an episode]: the state-action distribution of the data a
+    behaviour policy π collects in episodes that begin at s_0 ~ ``start`` and end on entering a ``terminal`` state.
+
+    Visits n = startᵀ (I − P_π)^{-1} over the non-terminal states (P_π restricted to them), n = 0 on terminal
+    states. P (S, A, S), pi (S, A), start (S,), terminal (S,) bool (default: none, then π must reach nowhere
+    forever, i.e. use it only with terminal states) → (S, A), summing to 1. Lecture 4 §fitted Q-iteration.
+    """
+    P, pi = np.asarray(P, dtype=np.float64), np.asarray(pi, dtype=np.float64)
+    keep = ~np.zeros(len(P), dtype=bool) if terminal is None else ~np.asarray(terminal, dtype=bool)
+    P_pi = np.einsum("sa,sat->st", pi, P)[np.ix_(keep, keep)]
+    n = np.zeros(len(P))
+    n[keep] = np.linalg.solve((np.eye(int(keep.sum())) - P_pi).T, np.asarray(start, dtype=np.float64)[keep])
+    dsa = n[:, None] * pi
+    return dsa / dsa.sum()

@@ -96,3 +96,62 @@ def test_online_q_learning_reaches_q_star_and_sarsa_q_eps():
     np.testing.assert_array_equal(again.q, ql.q)                                 # seeded
     with pytest.raises(ValueError, match="rule"):
         tabular_q.train(mdp, tabular_q.Config(rule="expected_sarsa"))
+
+
+def test_least_squares_projection_is_a_d_norm_non_expansion_not_a_max_norm_one():
+    rng = np.random.default_rng(0)
+    Phi, d = rng.normal(size=(9, 3)), rng.dirichlet(np.ones(9))
+    Pi = dp.least_squares_projection(Phi, d)
+    y = rng.normal(size=9)
+    w, *_ = np.linalg.lstsq(np.sqrt(d)[:, None] * Phi, np.sqrt(d) * y, rcond=None)   # independent route
+    np.testing.assert_allclose(Pi @ y, Phi @ w, atol=1e-10)
+    np.testing.assert_allclose(Pi @ Pi, Pi, atol=1e-10)                                # a projection
+    gain = np.linalg.norm(np.sqrt(d)[:, None] * Pi / np.sqrt(d), 2)                    # max ‖Πx‖_D / ‖x‖_D
+    assert gain == pytest.approx(1.0, abs=1e-9)
+    np.testing.assert_allclose(dp.least_squares_projection(np.array([[1.0], [2.0]])) @ np.ones(2), [0.6, 1.2])
+
+
+def test_state_action_visitation_matches_simulated_episodes():
+    mdp, _ = gridworld.gridworld()
+    S, A = mdp.R.shape
+    pi = dp.epsilon_greedy_probs(dp.q_iteration(mdp.P, mdp.R, mdp.gamma, 300), 0.3)
+    terminal = np.arange(S) == S - 1
+    start = np.where(terminal, 0.0, 1.0) / (S - 1)
+    D = dp.state_action_visitation(mdp.P, pi, start, terminal)
+    assert D.sum() == pytest.approx(1.0) and np.all(D[-1] == 0)
+    rng, counts = np.random.default_rng(0), np.zeros((S, A))
+    s = rng.choice(S, size=4000, p=start)
+    alive = np.ones(4000, bool)
+    for _ in range(200):                                                                # Monte Carlo visit counts
+        a = (rng.random(4000)[:, None] > np.cumsum(pi[s], -1)).sum(-1).clip(max=A - 1)
+        np.add.at(counts, (s[alive], a[alive]), 1.0)
+        s = (rng.random(4000)[:, None] > np.cumsum(mdp.P[s, a], -1)).sum(-1).clip(max=S - 1)
+        alive &= s != S - 1
+    np.testing.assert_allclose(counts / counts.sum(), D, atol=5e-3)
+
+
+def test_fitted_value_iteration_matches_the_closed_form():
+    P2 = np.zeros((2, 1, 2)); P2[:, 0, 1] = 1.0
+    w = fitted_q.fitted_value_iteration(P2, np.zeros((2, 1)), np.array([[1.0], [2.0]]), 0.9, 20, w0=np.ones(1))
+    np.testing.assert_allclose(w[:, 0], 1.08 ** np.arange(21))
+    np.testing.assert_allclose(fitted_q.tsitsiklis_van_roy(0.9, 20), w[:, 0])
+
+
+def test_expected_fqi_one_hot_reaches_q_star_and_coordinate_features_diverge_on_behaviour_data():
+    mdp, cells = gridworld.gridworld()
+    S, A = mdp.R.shape
+    Q_star = dp.q_iteration(mdp.P, mdp.R, mdp.gamma, 500)
+    terminal = np.arange(S) == S - 1
+    D = dp.state_action_visitation(mdp.P, dp.epsilon_greedy_probs(Q_star, 0.1), np.where(terminal, 0.0, 1.0) / (S - 1), terminal)
+    onehot = np.eye(S * A).reshape(S, A, S * A)
+    np.testing.assert_allclose(onehot @ fitted_q.expected_train(mdp, onehot, D, 200)[-1], Q_star, atol=1e-8)
+    F = gridworld.coordinate_features(cells)
+    assert F.shape == (S, A, 25)
+    ws = fitted_q.expected_train(mdp, F, D, 300)
+    assert np.abs(F @ ws[-1]).max() > 1e6                                              # diverges
+    uniform = fitted_q.expected_train(mdp, F, np.full((S, A), 1 / (S * A)), 300)
+    assert np.abs(uniform[-1] - uniform[-2]).max() < 1e-6                              # converges
+    res = fitted_q.train(mdp, F, fitted_q.Config(n_samples=5000, n_iters=60), seed=0, data_dist=D)
+    assert res.q_max[-1] > 100 * res.q_max[0]
+    s, a, _, _ = res.data
+    assert np.all(s != S - 1)                                                          # D is zero on the end state

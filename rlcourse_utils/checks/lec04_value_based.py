@@ -20,12 +20,15 @@ def _det_mdp() -> tuple[np.ndarray, np.ndarray]:
 def backup_public() -> list[Case]:
     P, R = _det_mdp()
     m = two_state_mdp()
+    g = random_mdp(5, 3, 0.9, seed=404)
     return [
         Case((np.zeros(2), P, R, 0.5), "V = 0: (BV)(s) = max_a r(s, a) = [1, 2]"),
         Case((np.array([10.0, 4.0]), P, R, 0.5),
              "V = [10, 4], γ = .5: state 0 max(0 + 5, 1 + 2) = 5 (a max over Q, not over V); state 1: 4"),
         Case((np.array([-2.0, 6.0]), P, R, 0.0), "γ = 0: the backup is max_a r(s, a) = [1, 2]"),
         Case((np.array([1.0, -1.0]), m.P, m.R, 0.9), "stochastic transitions: Σ_s' p(s'|s,a) V(s') inside the max"),
+        Case((np.array([3.0, -1.0, 0.5, 2.0, -4.0]), g.P, g.R, 0.9),
+             "S = 5 states, A = 3 actions (S ≠ A, more than two actions, as the gridworld's S = 15, A = 4 later)"),
     ]
 
 
@@ -44,12 +47,14 @@ def backup_hidden() -> list[Case]:
 def vi_public() -> list[Case]:
     P, R = _det_mdp()
     m = two_state_mdp()
+    g = random_mdp(5, 3, 0.9, seed=407)
     return [
         Case((P, R, 0.5, 0), "0 iterations: V_0 = 0"),
         Case((P, R, 0.5, 1), "1 iteration from 0: V_1 = max_a r = [1, 2]"),
         Case((P, R, 0.5, 2), "2 iterations: V_2 = [max(0 + .5, 1 + 1), 2 + 1] = [2, 3]"),
         Case((m.P, m.R, 0.9, 3), "3 synchronous sweeps on a stochastic MDP: every V_{k+1}(s) reads only V_k"),
         Case((m.P, m.R, 0.9, 200), "200 iterations: within γ^200 of V*"),
+        Case((g.P, g.R, 0.9, 6), "S = 5 states, A = 3 actions (S ≠ A, more than two actions), 6 iterations"),
     ]
 
 
@@ -66,19 +71,31 @@ def vi_hidden() -> list[Case]:
 # ---------------------------------------------------------------- L04_epsilon_greedy
 
 def eg_public() -> list[Case]:
+    rng = np.random.default_rng(421)
     return [
-        Case((np.array([[1.0, 3.0, 2.0]]), 0.3), "argmax is a=1: [.1, .8, .1] (the greedy action also gets ε/|A|)"),
+        Case((np.array([1.0, 3.0, 2.0]), 0.3),
+             "one state, Q of shape (A,) = (3,): argmax is a=1, so [.1, .8, .1] (the greedy action also gets ε/|A|)"),
+        Case((np.array([[1.0, 3.0, 2.0], [0.5, -1.0, 0.0]]), 0.3),
+             "a batch, Q of shape (B, A) = (2, 3): one distribution per row, [[.1, .8, .1], [.8, .1, .1]]"),
+        Case((np.array([[[0.0, 1.0], [2.0, 1.0]], [[-1.0, -3.0], [4.0, 5.0]], [[0.0, 0.0], [1.0, 1.0]]]), 0.5),
+             "two batch axes, Q of shape (3, 2, 2): the argmax is over the LAST axis only"),
+        Case((np.array([[5.0, 5.0], [-1.0, -2.0]]), 0.2), "a tie goes to the first maximiser: [[.9, .1], [.9, .1]]"),
+        Case((np.array([0.0, 2.0, 2.0, 1.0]), 0.4), "a tie between a=1 and a=2 in a 1-D Q: the first one, a=1"),
         Case((np.array([[1.0, 3.0, 2.0]]), 0.0), "ε = 0: greedy one-hot [0, 1, 0]"),
         Case((np.array([[1.0, 3.0, 2.0]]), 1.0), "ε = 1: uniform [1/3, 1/3, 1/3]"),
-        Case((np.array([[5.0, 5.0], [-1.0, -2.0]]), 0.2), "a tie goes to the first maximiser: [[.9, .1], [.9, .1]]"),
+        Case((rng.normal(size=(64, 4)), 0.2), "Q of shape (64, 4), as the online Q-learning loop of this lecture passes"),
     ]
 
 
 def eg_hidden() -> list[Case]:
     rng = np.random.default_rng(420)
     return [Case((rng.normal(size=shape), eps), f"random Q {shape}, ε = {eps}")
-            for shape, eps in [((5, 4), 0.1), ((1, 7), 0.5), ((3, 2), 0.05), ((6,), 0.25), ((2, 3, 4), 0.9)]] + [
-        Case((np.array([[0.0, 2.0, 2.0, 1.0]]), 0.4), "tie between a=1 and a=2: first one")]
+            for shape, eps in [((5, 4), 0.1), ((1, 7), 0.5), ((3, 2), 0.05), ((6,), 0.25), ((2, 3, 4), 0.9),
+                               ((4,), 0.0), ((2, 5), 1.0), ((2, 2, 2, 3), 0.3)]] + [
+        Case((np.array([[0.0, 2.0, 2.0, 1.0]]), 0.4), "tie between a=1 and a=2: first one"),
+        Case((np.array([7.0, 7.0, 7.0]), 0.3), "all tied, 1-D: a=0 is greedy"),
+        Case((np.array([[[1.0, 4.0, 4.0]], [[2.0, 2.0, 0.0]]]), 0.6), "ties in a (2, 1, 3) Q: the first maximiser"),
+        Case((np.array([-1.0, -5.0]), 1.0), "ε = 1 on a 1-D Q: uniform")]
 
 
 EXERCISES = [
@@ -90,5 +107,6 @@ EXERCISES = [
                   "use the new V only after the whole sweep (synchronous)."),
     Exercise("L04_epsilon_greedy", dp.epsilon_greedy_probs, eg_public, eg_hidden, points=2,
              hint="every action gets ε/|A|, and the argmax (first maximiser, np.argmax) gets 1 - ε on top: "
-                  "(1 - ε) * one_hot(argmax) + ε / |A|."),
+                  "(1 - ε) * one_hot(argmax) + ε / |A|. Work on the last axis only (argmax(-1), shape[-1]), so "
+                  "that Q of shape (A,), (B, A) and (..., A) all work: np.eye(A)[Q.argmax(-1)] is one-hot of any shape."),
 ]

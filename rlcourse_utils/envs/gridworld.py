@@ -56,6 +56,23 @@ def gridworld(layout: tuple[str, ...] = DEFAULT_LAYOUT, slip: float = 0.2, gamma
     return TabularMDP(P, R, mu0, gamma), cells
 
 
+def coordinate_features(cells: list[tuple[int, int]], n_actions: int = 4) -> np.ndarray:
+    """Linear features that generalise across states: Q_φ(s, a) = φ_a · (1, r, c, r², c², r c) on the cell (r, c).
+
+    One block of 6 weights per action, plus one weight for the absorbing state (the last state, whose
+    features are zero otherwise). Returns (S, A, 6 A + 1) with S = len(cells) + 1: 25 weights for the
+    4×4 gridworld's 60 state-action pairs, so fitting one pair moves its neighbours too. Lecture 4 §fitted Q."""
+    rc = np.asarray(cells, dtype=np.float64) / 3.0                  # rows and columns scaled to about [0, 1]
+    r, c = rc[:, 0], rc[:, 1]
+    base = np.stack([np.ones_like(r), r, c, r * r, c * c, r * c], 1)   # (S - 1, 6)
+    k = base.shape[1]
+    F = np.zeros((len(cells) + 1, n_actions, n_actions * k + 1))
+    for a in range(n_actions):
+        F[:-1, a, a * k:(a + 1) * k] = base
+    F[-1, :, -1] = 1.0
+    return F
+
+
 def value_grid(V: np.ndarray, cells: list[tuple[int, int]], layout: tuple[str, ...] = DEFAULT_LAYOUT) -> np.ndarray:
     """Values of the cell states on the (rows, cols) grid, NaN on walls (for ``imshow``)."""
     out = np.full((len(layout), len(layout[0])), np.nan)
