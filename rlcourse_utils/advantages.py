@@ -149,3 +149,54 @@ def gae(
         running = deltas[t] + gamma * lam * not_done[t] * running
         advantages[t] = running
     return advantages
+
+
+def optimal_state_baseline(pi: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The variance-minimising state-dependent baseline of a softmax policy, one per parameter θ[s, k].
+
+    b*_k(s) = E_a[g_k(a)² Q(s, a)] / E_a[g_k(a)²],   a ~ π(·|s),   g_k(a) = ∂ log π(a|s) / ∂θ[s, k] = 1[a = k] - π(k|s):
+    Q weighted by π(a|s) g_k(a)², where V^π(s) = E_a[Q(s, a)] weights it by π(a|s) alone.
+    Lecture 3 §The critic as a state-dependent baseline (Lecture 2 derives b* for trajectories).
+
+    Args:
+        pi: (S, A) action probabilities π(a|s), each row of a softmax policy.
+        q: (S, A) action values Q(s, a).
+
+    Returns:
+        (S, A) b*[s, k]; where π(k|s) is 0 or 1 (no gradient, E[g_k²] = 0) it is V(s).
+
+    >>> optimal_state_baseline(np.array([[0.25, 0.75]]), np.array([[1.0, 3.0]])).tolist()  # 2 actions: π(1)Q(0) + π(0)Q(1)
+    [[1.5, 1.5]]
+    """
+    pi, q = np.asarray(pi, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    g = np.eye(pi.shape[-1]) - pi[:, None, :]  # (S, a, k) g_k(a)
+    w = pi[:, :, None] * g**2  # (S, a, k) π(a|s) g_k(a)²
+    num, den = (w * q[:, :, None]).sum(1), w.sum(1)  # (S, k)
+    v = (pi * q).sum(-1, keepdims=True)  # (S, 1)
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), v)
+
+
+def baseline_variance(pi: np.ndarray, q: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Exact variance of the score-function estimator g_k(a) (Q(s, a) - b[s, k]) under a ~ π(·|s).
+
+    Var_k(s) = E_a[g_k(a)² (Q(s, a) - b)²] - (E_a[g_k(a) Q(s, a)])²,   g_k(a) = 1[a = k] - π(k|s);
+    the mean E_a[g_k (Q - b)] = E_a[g_k Q] does not depend on b, so the variance is a parabola in b
+    with its minimum at ``optimal_state_baseline``. Lecture 3 §The critic as a state-dependent baseline.
+
+    Args:
+        pi: (S, A) action probabilities of a softmax policy.
+        q: (S, A) action values.
+        b: (S, A) baseline b[s, k] for parameter θ[s, k] (broadcast a per-state b(s) as b[:, None]).
+
+    Returns:
+        (S, A) variance per parameter θ[s, k].
+
+    >>> float(baseline_variance(np.array([[0.5, 0.5]]), np.array([[0.0, 2.0]]), np.zeros((1, 2)))[0, 0])
+    0.25
+    """
+    pi, q = np.asarray(pi, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    b = np.broadcast_to(np.asarray(b, dtype=np.float64), q.shape)
+    g = np.eye(pi.shape[-1]) - pi[:, None, :]  # (S, a, k)
+    mean = (pi[:, :, None] * g * q[:, :, None]).sum(1)  # (S, k) E[g_k Q]
+    second = (pi[:, :, None] * g**2 * (q[:, :, None] - b[:, None, :]) ** 2).sum(1)  # (S, k)
+    return second - mean**2

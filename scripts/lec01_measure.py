@@ -95,6 +95,23 @@ def main() -> None:
         print(f"survival at t=499: BC {survival_bc[-1]:.2f}, DAgger {survival_dagger[-1]:.2f}; "
               f"mistakes by t=100: BC {mistakes_bc[100]:.1f}, DAgger {mistakes_dagger[100]:.1f}")
 
+    with Timer("compounding: per-step mistake rate on own vs expert states, J(T) slopes"):
+        expert_eps = rcu.rollouts.rollout(cartpole.expert_actions, 50, seed=100)
+        Ts = np.array([50, 100, 200, 400])
+        for name, runs in [("BC, 1 demo", [r[0] for r in bc_runs]), ("DAgger", dagger_runs)]:
+            own = [rcu.rollouts.rollout(r.policy.act, 50, seed=1000 + s) for s, r in zip(SEEDS, runs)]
+            wrong = np.array([rcu.rollouts.mistakes(ep, cartpole.expert_actions) for ep in own])  # (S, T, N)
+            alive = np.array([ep.alive for ep in own])
+            on_expert = np.array([rcu.rollouts.mistakes(expert_eps, cartpole.expert_actions, r.policy.act)
+                                  for r in runs])
+            eps = rcu.rollouts.rate_by_step(on_expert, np.broadcast_to(expert_eps.alive, on_expert.shape),
+                                            np.array([0, 500]))[0]
+            J = np.mean([rcu.rollouts.tightrope_cost(w, a) for w, a in zip(wrong, alive)], 0)[Ts - 1]
+            slope = np.polyfit(np.log(Ts), np.log(J), 1)[0]
+            print(f"{name}: own-state rate {rcu.rollouts.rate_by_step(wrong, alive, np.array([0, 500]))[0]:.3f}, "
+                  f"expert-state ε {eps:.3f}; J(T) {np.round(J, 1)} at T={Ts}, slope {slope:.2f}, "
+                  f"J/εT {np.round(J / (eps * Ts), 2)}, failed by 400: {1 - alive[:, 399].mean():.2f}")
+
     with Timer("history on position-only CartPole (BC, k=1 vs k=2)"):
         cfg = bc.Config(position_only=True, n_demos=20, demo_steps=50, fit_steps=200)
         hist = {k: [bc.train(dataclasses.replace(cfg, k=k), seed=s) for s in SEEDS] for k in (1, 2)}

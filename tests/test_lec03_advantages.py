@@ -96,3 +96,34 @@ def test_td0_with_td_targets_converges_to_exact_v_pi():
         if k >= iters // 2:
             V_avg += (V - V_avg) / (k - iters // 2 + 1)  # tail (Polyak) averaging
     np.testing.assert_allclose(V_avg, v_true, atol=0.01 * np.abs(v_true).max())
+
+
+def test_baseline_variance_by_enumeration_and_optimal_baseline_minimises_it():
+    import scipy.optimize
+
+    rng = np.random.default_rng(0)
+    S, A = 3, 4
+    pi = rng.dirichlet(np.ones(A), size=S)
+    q = rng.normal(size=(S, A))
+    b_star = advantages.optimal_state_baseline(pi, q)
+    for s, k in np.ndindex(S, A):
+        g = np.eye(A)[:, k] - pi[s, k]  # (a,) the score of θ[s, k] for each action
+
+        def var(b):  # variance by enumerating the actions, written out
+            x = g * (q[s] - b)
+            return pi[s] @ x**2 - (pi[s] @ x) ** 2
+
+        b = np.full((S, A), 0.7)
+        assert np.isclose(advantages.baseline_variance(pi, q, b)[s, k], var(0.7), atol=1e-12)
+        assert abs(scipy.optimize.minimize_scalar(var).x - b_star[s, k]) < 1e-6
+    v = (pi * q).sum(-1, keepdims=True)
+    assert (advantages.baseline_variance(pi, q, b_star) <= advantages.baseline_variance(pi, q, v) + 1e-12).all()
+
+
+def test_two_action_optimal_baseline_swaps_the_weights_and_has_zero_variance():
+    pi, q = np.array([[0.2, 0.8], [0.6, 0.4]]), np.array([[1.0, -2.0], [3.0, 5.0]])
+    b_star = advantages.optimal_state_baseline(pi, q)
+    np.testing.assert_allclose(b_star, (pi[:, ::-1] * q).sum(-1, keepdims=True).repeat(2, 1))
+    np.testing.assert_allclose(advantages.baseline_variance(pi, q, b_star), 0.0, atol=1e-12)
+    # a deterministic state has no gradient: the baseline falls back to V
+    np.testing.assert_allclose(advantages.optimal_state_baseline(np.array([[1.0, 0.0]]), np.array([[2.0, 9.0]])), [[2.0, 2.0]])

@@ -100,6 +100,34 @@ def gae_returns_instead(rewards, values, next_values, terminated, truncated, gam
     return advantages.gae(rewards, values, next_values, terminated, truncated, gamma, lam) + values
 
 
+def gae_lambda_without_gamma(rewards, values, next_values, terminated, truncated, gamma, lam):
+    deltas = advantages.gae(rewards, values, next_values, terminated, truncated, gamma, 0.0)
+    not_done = 1.0 - (np.asarray(terminated) | np.asarray(truncated))
+    out, running = np.zeros_like(deltas), np.zeros_like(deltas[0])
+    for t in reversed(range(len(deltas))):  # decays by λ alone, not γλ
+        running = deltas[t] + lam * not_done[t] * running
+        out[t] = running
+    return out
+
+
+def gae_one_env_only(rewards, values, next_values, terminated, truncated, gamma, lam):
+    if np.ndim(rewards) > 1:  # written for (T,) arrays: a batch of envs breaks it
+        raise ValueError("operands could not be broadcast together")
+    return advantages.gae(rewards, values, next_values, terminated, truncated, gamma, lam)
+
+
+def nstep_one_env_only(rewards, next_values, terminated, truncated, gamma, n):
+    if np.ndim(rewards) > 1:
+        raise ValueError("operands could not be broadcast together")
+    return advantages.nstep_returns(rewards, next_values, terminated, truncated, gamma, n)
+
+
+def nstep_bootstrap_gamma_k(rewards, next_values, terminated, truncated, gamma, n):
+    # bootstraps with γ^(m-1) instead of γ^m: one discount short
+    return advantages.nstep_returns(np.asarray(rewards) * 1.0, np.asarray(next_values) / gamma if gamma else next_values,
+                                    terminated, truncated, gamma, n)
+
+
 MUTANTS = [
     ("L03_td_targets", td_ignores_termination, "differs at index"),
     ("L03_td_targets", td_masks_the_reward, "differs at index"),
@@ -115,6 +143,10 @@ MUTANTS = [
     ("L03_gae", gae_no_lambda, "λ = 0"),
     ("L03_gae", gae_forwards, "differs at index"),
     ("L03_gae", gae_returns_instead, "differs at index"),
+    ("L03_gae", gae_lambda_without_gamma, "differs at index"),
+    ("L03_gae", gae_one_env_only, "raised ValueError"),
+    ("L03_nstep_returns", nstep_one_env_only, "raised ValueError"),
+    ("L03_nstep_returns", nstep_bootstrap_gamma_k, "differs at index"),
 ]
 
 

@@ -27,6 +27,14 @@ def _rollout(rng: np.random.Generator, shape: tuple, p_term: float = 0.1, p_trun
     return rewards, v[:-1], next_values, terminated, truncated
 
 
+def _critic_float32(rewards, values, next_values, terminated, truncated, truncate_last: bool = False) -> tuple:
+    """The same rollout as a critic network hands it over: float32 values; optionally cut at the last step."""
+    truncated = truncated.copy()
+    if truncate_last:
+        truncated[-1] = ~terminated[-1]
+    return rewards, values.astype(np.float32), next_values.astype(np.float32), terminated, truncated
+
+
 def _no(shape) -> np.ndarray:
     return np.zeros(shape, dtype=bool)
 
@@ -113,6 +121,8 @@ def gae_public() -> list[Case]:
         Case((np.ones(3), np.array([0.0, 10.0, 3.0]), np.array([10.0, 20.0, 3.0]), _no(3), _at(3, 1), 0.5, 1.0),
              "truncated at t=1: δ_1 = 1 + .5*20 - 10 = 1 bootstraps, and t=0 does not see step 2"),
         Case((*_rollout(rng, (10, 3), 0.1, 0.1), 0.99, 0.95), "(T, N) = (10, 3), both kinds of ends"),
+        Case(_critic_float32(*_rollout(rng, (12, 4), 0.1, 0.0), truncate_last=True) + (0.99, 0.9),
+             "(T, N) = (12, 4) with float32 values from a critic network, the rollout cut (truncated) at its last step"),
     ]
 
 
@@ -126,6 +136,8 @@ def gae_hidden() -> list[Case]:
         Case((*_rollout(rng, (20, 2), 0.0, 1.0), 0.9, 0.9), "every step truncated: Â = δ"),
         Case((*_rollout(rng, (20, 2), 1.0, 0.0), 0.9, 0.9), "every step terminated: Â = r - V(s)"),
         Case((*_rollout(rng, (200, 2), 0.0, 0.0), 0.99, 0.99), "one long episode per env, no ends"),
+        Case(_critic_float32(*_rollout(rng, (32, 16), 0.05, 0.0), truncate_last=True) + (0.99, 0.95),
+             "the A2C batch: (32, 16), float32 values, cut at the last step"),
     ]
     return cases
 
