@@ -10,9 +10,9 @@ step 2 weights every pair by ``data_dist`` exactly, so the iteration is determin
 and with generalising (non-tabular) features it can diverge when D is far from the distribution the
 greedy policy visits; with one-hot features it is Q-iteration and converges to Q* for any D > 0.
 
-``tsitsiklis_van_roy``: fitted value iteration on two states with features 1 and 2 (V = w, 2w), both
-moving to the second state with reward 0. Each least-squares fit of the backup gives w ← (6γ/5) w,
-which diverges for γ > 5/6 although the tabular backup contracts to V* = 0.
+``fitted_value_iteration``: least-squares fitted value iteration V_w = Φ w. On Tsitsiklis and Van Roy's two
+states with features 1 and 2 (V = w, 2w), both moving to the second state with reward 0, each fit gives
+w ← (6γ/5) w, which diverges for γ > 5/6 although the tabular backup contracts to V* = 0.
 """
 from __future__ import annotations
 
@@ -115,13 +115,3 @@ def fitted_value_iteration(P: np.ndarray, R: np.ndarray, features: np.ndarray, g
         y = (R + gamma * P @ (Phi @ ws[-1])).max(-1)               # (S,) the backup B V_w
         ws.append(np.linalg.lstsq(sq[:, None] * Phi, sq * y, rcond=None)[0])
     return np.array(ws)
-
-
-def tsitsiklis_van_roy(gamma: float, n_iters: int, w0: float = 1.0) -> np.ndarray:
-    """Weights w_0..w_n of least-squares fitted value iteration on the two-state w/2w example. (n_iters + 1,)"""
-    phi = np.array([1.0, 2.0])
-    w = [w0]
-    for _ in range(n_iters):
-        y = gamma * phi[1] * w[-1] * np.ones(2)                    # both states move to state 2, reward 0
-        w.append(float(phi @ y / (phi @ phi)))                     # argmin_w Σ (φ_s w - y_s)^2
-    return np.array(w)
