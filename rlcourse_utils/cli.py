@@ -23,7 +23,8 @@ def _solutions(args: argparse.Namespace) -> int:
 def _grade(args: argparse.Namespace) -> int:
     from rlcourse_utils import grading
 
-    limits = grading.Limits(wall_seconds=args.timeout, memory_bytes=args.memory_mb * 2**20)
+    limits = grading.Limits(wall_seconds=args.timeout, memory_bytes=args.memory_mb * 2**20,
+                            sandbox=not args.unsandboxed)
     inputs = [Path(s) for s in args.submissions]
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:
@@ -36,7 +37,7 @@ def _grade(args: argparse.Namespace) -> int:
     try:
         rows = grading.grade(inputs, out, Path(args.feedback) if args.feedback else None, args.lecture, limits,
                              args.workers)
-    except ValueError as err:
+    except (ValueError, grading.SandboxMissing) as err:
         print(f"rlcourse grade: {err}", file=sys.stderr)
         return 2
     submissions = {r.submission for r in rows}
@@ -81,7 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--feedback", help="folder for one feedback file per submission (default: beside --out)")
     p.add_argument("--lecture", help="lecture number, when a submission does not say (e.g. 01)")
     p.add_argument("--workers", type=_positive_int, help="parallel submissions, at least 1 (default: number of cores)")
-    p.add_argument("--timeout", type=float, default=120.0, help="wall-clock seconds per grading process")
+    p.add_argument("--timeout", type=float, default=120.0,
+                   help="wall-clock seconds one submission may take in all (default: 120)")
+    p.add_argument("--unsandboxed", action="store_true",
+                   help="grade even where bubblewrap is missing, giving up the sandbox: each submission then runs "
+                        "with your user's rights and can read your files and use the network")
     p.add_argument("--memory-mb", type=int, default=2048, help="memory limit per grading process, MiB")
     p.set_defaults(func=_grade)
 

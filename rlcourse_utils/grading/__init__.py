@@ -21,10 +21,6 @@ import io
 import json
 import os
 import re
-import signal
-import subprocess
-import sys
-import tempfile
 import threading
 import tokenize
 from collections import Counter
@@ -36,17 +32,21 @@ from typing import Any
 from rlcourse_utils.checks import EXERCISES, Exercise
 from rlcourse_utils.checks.core import CaseResult, judge
 from rlcourse_utils.checks.wire import CallOutcome, encode
+from rlcourse_utils.grading import sandbox
+from rlcourse_utils.grading.sandbox import SandboxMissing
 
-CHILD = Path(__file__).with_name("child.py")
 GRADEBOOK_FIELDS = ["submission", "exercise", "points", "max_points", "reason"]
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-child limits. Each case also stops after its exercise's own timeout (seconds)."""
+    """What one submission may cost. Every deadline is enforced by the grader, not the child."""
 
-    wall_seconds: float = 120.0  # whole child, including Python and torch start-up
-    memory_bytes: int = 2 * 2**30
+    wall_seconds: float = 120.0  # the whole submission, all its grading processes together
+    memory_bytes: int = 2 * 2**30  # address space of each grading process
+    startup_seconds: float = 60.0  # from launch to the child's first word (Python and torch starting)
+    step_slack_seconds: float = 2.0  # a cell or a case may take its exercise's timeout plus this
+    sandbox: bool = True  # False only when the instructor accepts running submissions unsandboxed
 
 
 @dataclass
@@ -185,42 +185,8 @@ def _syntax_error(source: str) -> str | None:
 
 # ---------------------------------------------------------------- running a child
 
-def _run_child(cells: list[dict], tasks: list[dict], limits: Limits, timeout: float) -> tuple[list[dict], str]:
-    """Run one child; return the events it wrote and how it ended ("ok", or what went wrong)."""
-    with tempfile.TemporaryDirectory(prefix="rlcourse-grade-") as tmp:
-        request_path, events_path = Path(tmp, "request.json"), Path(tmp, "events.jsonl")
-        request_path.write_text(json.dumps({"cells": cells, "tasks": tasks, "timeout": timeout,
-                                            "memory_bytes": limits.memory_bytes}))
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": tmp, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-        proc = subprocess.Popen([sys.executable, "-I", str(CHILD), str(request_path), str(events_path)], cwd=tmp,
-                                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
-        try:
-            code = proc.wait(timeout=limits.wall_seconds)
-            ending = "ok" if code == 0 else _describe_exit(code)
-        except subprocess.TimeoutExpired:
-            ending = f"was stopped after the {limits.wall_seconds:g} s time limit"
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # the child and anything it started
-            except ProcessLookupError:
-                pass
-            proc.wait()
-        events = []
-        if events_path.exists():
-            for line in events_path.read_text(errors="replace").splitlines():
-                try:
-                    event = json.loads(line)
-                except (ValueError, RecursionError):
-                    break  # a line cut by the crash, or one the child forged
-                if not _valid_event(event):
-                    break
-                events.append(event)
-        return events, ending
-
-
 _EVENT_KEYS = {"exec": {"exercise"}, "exec_done": {"exercise", "error"}, "call": {"exercise"},
-               "result": {"exercise", "outcomes", "missing"}}
+               "case": {"exercise"}, "result": {"exercise", "outcomes", "missing"}}
 _OUTCOME_KEYS = {"value", "error", "not_implemented", "printed", "inputs_after"}
 
 
@@ -239,15 +205,6 @@ def _valid_event(event: Any) -> bool:
     return True
 
 
-def _describe_exit(code: int) -> str:
-    if code < 0:
-        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
-        why = {"SIGKILL": " (killed, often for using too much memory)", "SIGSEGV": " (a crash)",
-               "SIGXFSZ": " (wrote too much output)"}.get(name, "")
-        return f"crashed: the process was ended by {name}{why}"
-    return f"crashed: the process exited with code {code} before finishing"
-
-
 def run_submission(cells: dict[str, str], prepared: dict[str, _Prepared], limits: Limits) -> dict[str, Any]:
     """Run the exercises of one submission, restarting after crashes; return a per-exercise outcome.
 
@@ -257,6 +214,7 @@ def run_submission(cells: dict[str, str], prepared: dict[str, _Prepared], limits
     order = list(cells)
     results: dict[str, Any] = {}
     timeout = max(p.exercise.timeout for p in prepared.values())
+    budget = limits.wall_seconds
     while True:
         pending = [ex_id for ex_id in order if ex_id not in results]
         if not pending:
@@ -265,7 +223,14 @@ def run_submission(cells: dict[str, str], prepared: dict[str, _Prepared], limits
                           if not isinstance(results.get(ex_id), str)]
         tasks = [{"exercise": ex_id, "function": prepared[ex_id].exercise.name,
                   "cases": prepared[ex_id].wire_args} for ex_id in pending]
-        events, ending = _run_child(runnable_cells, tasks, limits, timeout)
+        request = {"cells": runnable_cells, "tasks": tasks, "timeout": timeout, "memory_bytes": limits.memory_bytes}
+        if budget <= 0:
+            events, ending = [], "had used up the time budget of this submission"
+        else:
+            events, ending, spent = sandbox.run_child(request, limits.memory_bytes, limits.startup_seconds,
+                                                      timeout + limits.step_slack_seconds, budget, limits.sandbox,
+                                                      _valid_event)
+            budget -= spent
         exec_errors = {e["exercise"]: e["error"] for e in events if e["event"] == "exec_done" and e["error"]}
         calling = None  # a result counts only right after the call it answers: lines the cells forge do not
         for e in events:
@@ -287,7 +252,7 @@ def run_submission(cells: dict[str, str], prepared: dict[str, _Prepared], limits
         if ending == "ok":
             ending = "exited before finishing"
         # The child died, hung or quit early: blame what it was doing last, and go on without it.
-        started = [e for e in events if e["event"] in ("exec", "call")]
+        started = [e for e in events if e["event"] in ("exec", "call", "case")]
         culprit = started[-1]["exercise"] if started else None
         if culprit not in pending or culprit in results:
             for ex_id in pending:  # nothing left to blame on one exercise: stop here, every run must progress
@@ -300,8 +265,8 @@ def run_submission(cells: dict[str, str], prepared: dict[str, _Prepared], limits
 def started_cleanly(events: list[dict], pending: list[str], results: dict) -> bool:
     """Whether the child stopped while answering an exercise it already answered (so the exercises
     after it are innocent and worth a fresh child)."""
-    started = [e for e in events if e["event"] in ("exec", "call")]
-    return bool(started) and started[-1]["event"] == "call" and started[-1]["exercise"] in results
+    started = [e for e in events if e["event"] in ("exec", "call", "case")]
+    return bool(started) and started[-1]["event"] != "exec" and started[-1]["exercise"] in results
 
 
 def grade_notebook(path: Path, lecture: str | None, prepared: dict[str, _Prepared], limits: Limits,
@@ -453,6 +418,10 @@ def grade(inputs: list[Path], out: Path, feedback_dir: Path | None = None, lectu
     lecture than the rest of the batch is graded as the batch's lecture and flagged in its rows.
     Rows go to a journal as each submission finishes, so a rerun resumes where this one stopped.
     """
+    if limits.sandbox and (why := sandbox.unavailable_reason()):
+        raise SandboxMissing(f"refusing to grade without a sandbox: {why}. To grade anyway, accept that each "
+                             "submission then runs with your user's rights, sees your files (the reference, "
+                             "the other submissions) and the network: pass --unsandboxed (Limits(sandbox=False))")
     known_lectures = lectures_with_exercises()
     if lecture is not None:
         forced = normalize_lecture(lecture)

@@ -1,15 +1,17 @@
 """The grader's child: runs one submission's exercise cells, in its own process, under limits.
 
-Started by ``rlcourse_utils.grading`` as ``python -I child.py REQUEST.json EVENTS.jsonl``.
-It never imports ``rlcourse_utils`` (the import is blocked before any student code
-runs), so the submission cannot reach the reference implementations or the code
-that compares results; it loads only the wire format, by path. It sends back plain
-data, one JSON event per line, flushed as it goes, so whatever happened before a
-crash is not lost:
+Started by ``rlcourse_utils.grading.sandbox`` as ``python -I child.py`` inside a bubblewrap
+sandbox, beside a copy of the wire format (``wire.py``) and nothing else of the course: the
+package, its references and the comparison are not on its filesystem (the import blocker below
+only turns an attempt into a clear message). The request arrives on stdin. The child sends
+back plain data, one JSON event per line on its original stdout (a pipe the grader owns; the
+submission's own prints go nowhere), flushed as it goes, so whatever happened before a crash is
+not lost and the grader can time every step:
 
     {"event": "exec", "exercise": id}            about to run that exercise's cell
     {"event": "exec_done", "exercise": id, "error": str | null}
     {"event": "call", "exercise": id}            about to call the function on the cases
+    {"event": "case", "exercise": id}            about to run one case
     {"event": "result", "exercise": id, "outcomes": [...], "missing": bool}
 """
 import importlib.abc
@@ -30,7 +32,7 @@ class _BlockPackage(importlib.abc.MetaPathFinder):
 
 
 def _load_wire():
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "checks", "wire.py")
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wire.py")
     spec = importlib.util.spec_from_file_location("_rlcourse_wire", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules["_rlcourse_wire"] = module  # dataclasses look their module up by name
@@ -39,9 +41,11 @@ def _load_wire():
 
 
 def main() -> None:
-    request_path, events_path = sys.argv[1], sys.argv[2]
-    with open(request_path) as f:
-        request = json.load(f)
+    request = json.loads(sys.stdin.buffer.read())
+    events_fd = os.dup(1)  # the pipe to the grader; fds 1 and 2 go nowhere from here on
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
     memory = int(request["memory_bytes"])
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 2**20, 64 * 2**20))
@@ -52,7 +56,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    events = open(events_path, "a", buffering=1)
+    events = os.fdopen(events_fd, "w", buffering=1)
 
     def emit(**event) -> None:
         events.write(json.dumps(event) + "\n")
@@ -78,6 +82,7 @@ def main() -> None:
             if outcomes and outcomes[-1]["timed_out"]:  # one endless loop is enough to know
                 outcomes.append(dict(outcomes[-1], error="was not run: an earlier case did not return"))
                 continue
+            emit(event="case", exercise=task["exercise"])
             args = wire.decode(wire_args, as_tensors=True)
             outcome = wire.guarded_call(fn, tuple(args), timeout)
             try:
