@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -34,9 +36,14 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"rlcourse grade: no notebooks (*.ipynb) in {', '.join(map(str, inputs))}", file=sys.stderr)
         return 2
     out = Path(args.out)
+    secret = args.secret or os.environ.get("RLCOURSE_GRADER_SECRET")
+    if not secret:
+        secret = secrets.token_hex(16)
+        print("rlcourse grade: no --secret and no RLCOURSE_GRADER_SECRET: the hidden cases are drawn with a one-off "
+              "secret, so a rerun draws new ones and regrades everything", file=sys.stderr)
     try:
         rows = grading.grade(inputs, out, Path(args.feedback) if args.feedback else None, args.lecture, limits,
-                             args.workers)
+                             args.workers, secret=secret, reveal=args.reveal_cases)
     except (ValueError, grading.SandboxMissing) as err:
         print(f"rlcourse grade: {err}", file=sys.stderr)
         return 2
@@ -84,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=_positive_int, help="parallel submissions, at least 1 (default: number of cores)")
     p.add_argument("--timeout", type=float, default=120.0,
                    help="wall-clock seconds one submission may take in all (default: 120)")
+    p.add_argument("--secret", help="the instructor's secret that draws the hidden cases (default: the "
+                   "RLCOURSE_GRADER_SECRET environment variable; keep it out of the repository)")
+    p.add_argument("--reveal-cases", action="store_true",
+                   help="let feedback show each failing hidden case's inputs and expected answer")
     p.add_argument("--unsandboxed", action="store_true",
                    help="grade even where bubblewrap is missing, giving up the sandbox: each submission then runs "
                         "with your user's rights and can read your files and use the network")

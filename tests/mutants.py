@@ -7,8 +7,8 @@ def assert_rejected(exercise_id: str, mutant, fragment: str, public: bool = True
     """The mutant fails the hidden cases, and the public ones too unless ``public`` is False;
     the verdict of the first set it fails names the case, its inputs, a hint and ``fragment``."""
     ex = checks.get(exercise_id)
-    assert not core.run_cases(ex, mutant, ex.hidden_cases(), stop_at_first_failure=False).passed
-    result = core.run_check(ex, mutant) if public else core.run_cases(ex, mutant, ex.hidden_cases())
+    assert not core.run_cases(ex, mutant, ex.hidden(), stop_at_first_failure=False).passed
+    result = core.run_check(ex, mutant) if public else core.run_cases(ex, mutant, ex.hidden())
     if public:
         assert not result.passed
     else:

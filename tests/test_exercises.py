@@ -18,7 +18,7 @@ ALL = sorted(checks.EXERCISES.values(), key=lambda ex: ex.id)
 def test_reference_passes_public_and_hidden_cases(ex):
     public = core.run_check(ex, ex.reference)
     assert public.passed, public.line
-    hidden = core.run_cases(ex, ex.reference, ex.hidden_cases(), stop_at_first_failure=False)
+    hidden = core.run_cases(ex, ex.reference, ex.hidden(), stop_at_first_failure=False)
     assert hidden.passed, hidden.line
     assert hidden.n_cases >= len(ex.public_cases()) - 1 and hidden.n_cases >= 3
 
@@ -26,7 +26,7 @@ def test_reference_passes_public_and_hidden_cases(ex):
 @pytest.mark.parametrize("ex", ALL, ids=lambda e: e.id)
 def test_hidden_cases_differ_from_public_ones(ex):
     public = {repr(core.encode(list(c.args))) for c in ex.public_cases()}
-    assert not public & {repr(core.encode(list(c.args))) for c in ex.hidden_cases()}
+    assert not public & {repr(core.encode(list(c.args))) for c in ex.hidden()}
 
 
 @pytest.mark.parametrize("ex", ALL, ids=lambda e: e.id)
@@ -44,3 +44,4 @@ def test_every_lecture_has_at_least_three_exercises_and_holds_them_all(path):
     registered = {ex.id for ex in ALL if ex.lecture == lecture}
     in_notebook = {build.exercise_id(c) for c in nbformat.read(path, as_version=4).cells} - {None}
     assert len(registered) >= 3 and in_notebook == registered
+

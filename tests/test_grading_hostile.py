@@ -173,3 +173,17 @@ def test_the_cli_refuses_bad_numbers_and_names_without_a_traceback(tmp_path, cap
     rows = grading.grade([tmp_path / "notes.txt"], tmp_path / "gb.csv", lecture="01", limits=LIMITS, workers=1,
                          progress=False)
     assert all("not a readable notebook" in r.reason for r in rows)
+
+
+def test_feedback_hides_hidden_inputs_and_answers_unless_asked(tmp_path):
+    wrong = notebook({"L01_stack_history": ("def stack_history(obs, episode_start, k):\n"
+                                            "    return np.zeros_like(np.concatenate([obs] * k, axis=-1))")})
+    nbformat.write(wrong, str(tmp_path / "01_wrong.ipynb"))
+    hidden = grading.grade([tmp_path / "01_wrong.ipynb"], tmp_path / "a" / "gb.csv", limits=LIMITS, workers=1,
+                           progress=False, secret="s3cret")
+    reason = next(r.reason for r in hidden if r.exercise == "L01_stack_history")
+    assert "differs from the expected values at" in reason and "Inputs:" not in reason, reason
+    shown = grading.grade([tmp_path / "01_wrong.ipynb"], tmp_path / "b" / "gb.csv", limits=LIMITS, workers=1,
+                          progress=False, secret="s3cret", reveal=True)
+    reason = next(r.reason for r in shown if r.exercise == "L01_stack_history")
+    assert "Inputs:" in reason, reason

@@ -7,6 +7,7 @@ notebook and a verdict in the gradebook are computed by the same ``compare``.
 """
 from __future__ import annotations
 
+import hashlib
 import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -40,7 +41,7 @@ class Exercise:
     id: str  # stable, shown in the notebook heading and in every verdict, e.g. "L01_bc_loss"
     reference: Callable
     public_cases: Callable[[], list[Case]]
-    hidden_cases: Callable[[], list[Case]]
+    hidden_cases: Callable[..., list[Case]]  # (rng: np.random.Generator) -> cases; see ``hidden``
     points: float
     hint: str
     rtol: float = 1e-5
@@ -54,6 +55,15 @@ class Exercise:
     @property
     def lecture(self) -> str:
         return self.id[1:3]
+
+    def hidden(self, secret: str | None = None) -> list[Case]:
+        """The hidden cases. Their random inputs come from a generator seeded by the instructor's
+        ``secret`` (and the exercise id), so reading the package cannot tell a student what they
+        will be; without a secret, a fixed course default (what the tests use)."""
+        if not inspect.signature(self.hidden_cases).parameters:
+            return self.hidden_cases()
+        digest = hashlib.sha256(f"{secret or 'rlcourse-default'}|{self.id}".encode()).digest()
+        return self.hidden_cases(np.random.default_rng(int.from_bytes(digest[:8], "little")))
 
     @property
     def reference_path(self) -> str:
@@ -141,7 +151,8 @@ def _kind(v: Any) -> str:
 _DTYPE_WORD = {"b": "booleans", "i": "integers", "u": "integers", "f": "floats"}
 
 
-def _compare_arrays(expected: np.ndarray, actual: np.ndarray, rtol: float, atol: float, what: str) -> str | None:
+def _compare_arrays(expected: np.ndarray, actual: np.ndarray, rtol: float, atol: float, what: str,
+                    reveal: bool = True) -> str | None:
     if actual.shape != expected.shape:
         scalar = " (a scalar)" if expected.shape == () else ""
         return f"{what} has shape {tuple(actual.shape)}, expected {tuple(expected.shape)}{scalar}"
@@ -160,6 +171,9 @@ def _compare_arrays(expected: np.ndarray, actual: np.ndarray, rtol: float, atol:
         wrong = actual != expected
     if not wrong.any():
         return None
+    if not reveal:  # a hidden case: say what is wrong, never what the answer is
+        return (f"{what} is not the expected value" if expected.ndim == 0 else
+                f"{what} differs from the expected values at {int(wrong.sum())} of {wrong.size} entries")
     if expected.ndim == 0:
         return f"{what} is {fmt_value(actual)}, expected {fmt_value(expected)}"
     index = tuple(int(i) for i in np.argwhere(wrong)[0])
@@ -168,15 +182,17 @@ def _compare_arrays(expected: np.ndarray, actual: np.ndarray, rtol: float, atol:
             f"got {_fmt_array(actual)}")
 
 
-def compare(expected: Any, actual: Any, rtol: float = 1e-5, atol: float = 1e-6, what: str = "the result") -> str | None:
-    """Compare a student's wire value with the reference's; None when they agree, else why not."""
+def compare(expected: Any, actual: Any, rtol: float = 1e-5, atol: float = 1e-6, what: str = "the result",
+            reveal: bool = True) -> str | None:
+    """Compare a student's wire value with the reference's; None when they agree, else why not
+    (without the expected values when ``reveal`` is False)."""
     if isinstance(expected, tuple):
         if not isinstance(actual, (tuple, list)):
             return f"{what} should be a tuple of {len(expected)} items, got {_kind(actual)}"
         if len(actual) != len(expected):
             return f"{what} should have {len(expected)} items, got {len(actual)}"
         for i, (e, a) in enumerate(zip(expected, actual)):
-            message = compare(e, a, rtol, atol, f"item {i} of {what}")
+            message = compare(e, a, rtol, atol, f"item {i} of {what}", reveal)
             if message:
                 return message
         return None
@@ -186,21 +202,21 @@ def compare(expected: Any, actual: Any, rtol: float = 1e-5, atol: float = 1e-6, 
         if expected.has_grad_fn and not actual.has_grad_fn:
             return (f"{what} is cut off from autograd (it has no grad_fn), so training could not "
                     "backpropagate through it: stay with torch operations (no .item(), .numpy(), .detach())")
-        return _compare_arrays(expected.array, actual.array, rtol, atol, what)
+        return _compare_arrays(expected.array, actual.array, rtol, atol, what, reveal)
     if isinstance(expected, np.ndarray):
         if isinstance(actual, TensorValue):
             return f"{what} should be a numpy array, got a torch.Tensor"
         if not isinstance(actual, np.ndarray):
             return f"{what} should be a numpy array, got {_kind(actual)}"
-        return _compare_arrays(expected, actual, rtol, atol, what)
+        return _compare_arrays(expected, actual, rtol, atol, what, reveal)
     if isinstance(expected, (bool, int, float)):
         if isinstance(actual, np.ndarray) and actual.shape == ():
             actual = actual.item()
         if not isinstance(actual, (bool, int, float)):
             return f"{what} should be a number, got {_kind(actual)}"
-        return _compare_arrays(np.asarray(expected), np.asarray(actual), rtol, atol, what)
+        return _compare_arrays(np.asarray(expected), np.asarray(actual), rtol, atol, what, reveal)
     if expected != actual:
-        return f"{what} is {fmt_value(actual)}, expected {fmt_value(expected)}"
+        return f"{what} is {fmt_value(actual)}, expected {fmt_value(expected)}" if reveal else f"{what} is not the expected value"
     return None
 
 
@@ -223,23 +239,25 @@ def expected_output(ex: Exercise, wire_args: list) -> tuple[Any, Any]:
 
 
 def judge(ex: Exercise, case_number: int, n_cases: int, case: Case, wire_args: list, expected: Any,
-          outcome: CallOutcome, inputs_after: list | None) -> CaseResult:
-    """Turn one call's outcome into a verdict: the first thing wrong, in words, with the inputs."""
+          outcome: CallOutcome, inputs_after: list | None, reveal: bool = True) -> CaseResult:
+    """Turn one call's outcome into a verdict: the first thing wrong, in words, with the inputs
+    (``reveal``; a hidden case in the grader names neither its inputs nor the expected answer)."""
     label = f"case {case_number}/{n_cases}" + (f" ({case.note})" if case.note else "")
-    inputs = describe_inputs(ex, wire_args)
+    inputs = f" Inputs: {describe_inputs(ex, wire_args)}." if reveal else ""
     expected, expected_gradients = expected
     if outcome.not_implemented:
         return CaseResult(False, f"{label}: {outcome.error}", not_implemented=True)
     if outcome.error:
-        return CaseResult(False, f"{label}: your function {outcome.error}. Inputs: {inputs}. Hint: {ex.hint}")
+        return CaseResult(False, f"{label}: your function {outcome.error}.{inputs} Hint: {ex.hint}")
     actual = decode(outcome.value)
-    message = compare(expected, actual, ex.rtol, ex.atol)
+    message = compare(expected, actual, ex.rtol, ex.atol, reveal=reveal)
     gradient_only = False
     if message is None and expected_gradients is not None:
         actual_gradients = decode(outcome.gradients) if outcome.gradients is not None else None
         for name, want, got in zip(arg_names(ex), expected_gradients, actual_gradients or [None] * len(arg_names(ex))):
             if isinstance(want, np.ndarray) and isinstance(got, np.ndarray):
-                message = _compare_arrays(want, got, ex.rtol, ex.atol, f"the gradient of sum(result) with respect to `{name}`")
+                message = _compare_arrays(want, got, ex.rtol, ex.atol, f"the gradient of sum(result) with respect to `{name}`",
+                                          reveal)
                 if message:
                     message += " (the value is right, but autograd would train on the wrong gradient)"
                     gradient_only = True
@@ -252,7 +270,7 @@ def judge(ex: Exercise, case_number: int, n_cases: int, case: Case, wire_args: l
     if message is None:
         return CaseResult(True)
     printed = f" (it printed {outcome.printed} characters)" if outcome.printed > 2000 else ""
-    return CaseResult(False, f"{label}: {message}{printed}. Inputs: {inputs}. Hint: {ex.hint}",
+    return CaseResult(False, f"{label}: {message}{printed}.{inputs} Hint: {ex.hint}",
                       gradient_only=gradient_only)
 
 

@@ -69,12 +69,13 @@ class _Prepared:
     expected: list
 
 
-def prepare(exercises: list[Exercise]) -> dict[str, _Prepared]:
+def prepare(exercises: list[Exercise], secret: str | None = None) -> dict[str, _Prepared]:
+    """Each exercise's hidden cases, drawn with the instructor's ``secret``, and the reference's answers."""
     from rlcourse_utils.checks.core import expected_output
 
     prepared = {}
     for ex in exercises:
-        cases = ex.hidden_cases()
+        cases = ex.hidden(secret)
         wire_args = [encode(list(case.args)) for case in cases]
         prepared[ex.id] = _Prepared(ex, cases, wire_args, [expected_output(ex, w) for w in wire_args])
     return prepared
@@ -270,7 +271,7 @@ def started_cleanly(events: list[dict], pending: list[str], results: dict) -> bo
 
 
 def grade_notebook(path: Path, lecture: str | None, prepared: dict[str, _Prepared], limits: Limits,
-                   name: str, nb: Any = None) -> list[Row]:
+                   name: str, nb: Any = None, reveal: bool = False) -> list[Row]:
     """All gradebook rows of one submission; never raises."""
     exercises = [ex for ex in EXERCISES.values() if ex.lecture == lecture]
     if nb is None:
@@ -295,11 +296,11 @@ def grade_notebook(path: Path, lecture: str | None, prepared: dict[str, _Prepare
 
     outcomes = run_submission(cells, prepared, limits) if cells else {}
     for ex_id, outcome in outcomes.items():
-        rows[ex_id] = _score(name, prepared[ex_id], outcome)
+        rows[ex_id] = _score(name, prepared[ex_id], outcome, reveal)
     return [rows[ex.id] for ex in exercises]
 
 
-def _score(name: str, prep: _Prepared, outcome: Any) -> Row:
+def _score(name: str, prep: _Prepared, outcome: Any, reveal: bool = False) -> Row:
     ex = prep.exercise
     if isinstance(outcome, str):
         return Row(name, ex.id, 0.0, ex.points, outcome)
@@ -309,7 +310,8 @@ def _score(name: str, prep: _Prepared, outcome: Any) -> Row:
         try:
             call = CallOutcome(value=raw["value"], error=raw["error"], not_implemented=bool(raw["not_implemented"]),
                                printed=int(raw["printed"]), gradients=raw.get("gradients"))
-            verdicts.append(judge(ex, number, len(prep.cases), case, wire_args, expected, call, raw["inputs_after"]))
+            verdicts.append(judge(ex, number, len(prep.cases), case, wire_args, expected, call, raw["inputs_after"],
+                                  reveal=reveal))
         except Exception as err:  # an answer the wire format cannot read back: deep nesting, unknown tags...
             verdicts.append(CaseResult(False, f"case {number}/{len(prep.cases)}: the answer could not be read "
                                               f"back as plain numbers and arrays ({type(err).__name__})"))
@@ -346,10 +348,11 @@ def expand(inputs: list[Path]) -> list[Path]:
     return paths
 
 
-def grader_version() -> str:
-    """A digest of the code that decides a grade (checks and grader): a rerun with other code regrades."""
+def grader_version(secret: str | None = None, reveal: bool = False) -> str:
+    """A digest of what decides a grade (the checks and grader code, the references, the secret that
+    draws the hidden cases, whether feedback reveals them): a rerun with any of these changed regrades."""
     package = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"{secret}|{reveal}".encode())
     for path in sorted([*package.glob("checks/*.py"), *package.glob("grading/*.py")]):
         digest.update(path.name.encode() + path.read_bytes())
     for ex in sorted(EXERCISES.values(), key=lambda e: e.id):
@@ -410,8 +413,13 @@ def _content_digest(path: Path, lecture: str | None) -> str:
 
 
 def grade(inputs: list[Path], out: Path, feedback_dir: Path | None = None, lecture: str | None = None,
-          limits: Limits = Limits(), workers: int | None = None, progress: bool = True) -> list[Row]:
+          limits: Limits = Limits(), workers: int | None = None, progress: bool = True, secret: str | None = None,
+          reveal: bool = False) -> list[Row]:
     """Grade every submission; write the gradebook CSV and one feedback file per submission.
+
+    ``secret`` seeds the hidden cases' random inputs (the instructor's; keep it out of the
+    repository). Feedback names neither a hidden case's inputs nor its expected answer unless
+    ``reveal``.
 
     ``lecture`` ("4", "04") grades every submission as that lecture; without it each submission's
     own metadata (or exercise cells, or file name) decides. A submission that claims another
@@ -440,11 +448,11 @@ def grade(inputs: list[Path], out: Path, feedback_dir: Path | None = None, lectu
     flags = [f"flagged: the notebook says lecture {c}, graded as lecture {batch} like the rest of the batch; "
              if c is not None and batch is not None and c != batch else "" for c in claimed]
 
-    journal = Journal(out, grader_version())
+    journal = Journal(out, grader_version(secret, reveal))
     digests = [_content_digest(p, lec) for p, lec in zip(paths, lectures)]
     per_submission: list[list[Row] | None] = [journal.done(n, d) for n, d in zip(names, digests)]
     todo = [i for i, rows in enumerate(per_submission) if rows is None]
-    prepared = prepare([ex for ex in EXERCISES.values() if ex.lecture in {lectures[i] for i in todo}])
+    prepared = prepare([ex for ex in EXERCISES.values() if ex.lecture in {lectures[i] for i in todo}], secret)
     feedback_dir = feedback_dir or out.parent / "feedback"
 
     def one(i: int) -> list[Row]:
@@ -454,7 +462,7 @@ def grade(inputs: list[Path], out: Path, feedback_dir: Path | None = None, lectu
                 why = error or (f"cannot tell which lecture {paths[i].name} belongs to (pass --lecture NN)")
                 rows = [Row(names[i], "?", 0.0, 0.0, why)]
             else:
-                rows = grade_notebook(paths[i], lectures[i], prepared, limits, names[i], nb)
+                rows = grade_notebook(paths[i], lectures[i], prepared, limits, names[i], nb, reveal)
         except Exception as err:  # the last line of defence: one submission never stops the class
             rows = [Row(names[i], ex.id, 0.0, ex.points, f"the grader could not grade this submission "
                                                           f"({type(err).__name__}: {err})")
