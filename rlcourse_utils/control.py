@@ -12,7 +12,9 @@ With x_{t+1} ~ N(F_t z_t + f_t, Σ_t) the Q-function only gains the constant ½ 
 same K_t, k_t are optimal (certainty equivalence).
 iLQR (Lecture 7 §DDP/iterative LQR): linearise f and quadratise c around the current trajectory,
 solve that LQR for (δu = K δx + k), roll the true dynamics forward with a line search on k: a
-Gauss-Newton step on the whole trajectory (DDP adds the second derivatives of f; Newton's method).
+Gauss-Newton-like step on the whole trajectory. DDP also keeps the second derivatives of f and shares
+Newton's local quadratic convergence (it is not Newton's method on the controls: it solves the same
+second-order model by dynamic programming, with the feedback gains in the forward pass).
 
 Functions taking arrays are pure numpy (the LQR backward step is pasted into the solution notebook).
 Shapes: T horizon, n state dim, m action dim.
@@ -106,15 +108,16 @@ def lqr_cost(C: np.ndarray, c: np.ndarray, X: np.ndarray, U: np.ndarray) -> np.n
     return (0.5 * np.einsum("t...i,tij,t...j->t...", Z, C, Z) + np.einsum("t...i,ti->t...", Z, c)).sum(0)
 
 
-def lqr_kkt(F: np.ndarray, f: np.ndarray, C: np.ndarray, c: np.ndarray, x0: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """The whole LQR problem as one equality-constrained QP (collocation), solved by one linear solve.
+def lqr_kkt_system(F: np.ndarray, f: np.ndarray, C: np.ndarray, c: np.ndarray, x0: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The collocation form of LQR: the KKT matrix and right-hand side of the equality-constrained QP.
 
     min over w = (z_1, ..., z_T) of Σ_t ½ z_t^T C_t z_t + z_t^T c_t  s.t.  x_1 = x0,
-    x_{t+1} = F_t z_t + f_t (t < T). Its KKT system [[H, A^T], [A, 0]] [w; λ] = [-g; b] is linear.
+    x_{t+1} = F_t z_t + f_t (t < T). Its KKT system [[H, A^T], [A, 0]] [w; λ] = [-g; b] is linear, with
+    H = blockdiag(C_1, ..., C_T): states and actions are both unknowns. Lecture 7 §shooting vs collocation.
 
     Returns:
-        X (T, n) states x_1..x_T, U (T, m) actions.
+        kkt (T(n + m) + Tn, T(n + m) + Tn), rhs (T(n + m) + Tn,).
     """
     T, n = f.shape
     nm = C.shape[-1]
@@ -130,9 +133,40 @@ def lqr_kkt(F: np.ndarray, f: np.ndarray, C: np.ndarray, c: np.ndarray, x0: np.n
         A[rows, (t + 1) * nm:(t + 1) * nm + n] = np.eye(n)
         A[rows, t * nm:(t + 1) * nm] = -F[t]
         b[rows] = f[t]
-    kkt = np.block([[H, A.T], [A, np.zeros((T * n, T * n))]])
-    w = np.linalg.solve(kkt, np.concatenate([-g, b]))[:T * nm].reshape(T, nm)
+    return np.block([[H, A.T], [A, np.zeros((T * n, T * n))]]), np.concatenate([-g, b])
+
+
+def lqr_kkt(F: np.ndarray, f: np.ndarray, C: np.ndarray, c: np.ndarray, x0: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The whole LQR problem as one equality-constrained QP (collocation), solved by one linear solve.
+
+    See ``lqr_kkt_system``. Returns:
+        X (T, n) states x_1..x_T, U (T, m) actions.
+    """
+    T, n = f.shape
+    kkt, rhs = lqr_kkt_system(F, f, C, c, x0)
+    w = np.linalg.solve(kkt, rhs)[:T * C.shape[-1]].reshape(T, -1)
     return w[:, :n], w[:, n:]
+
+
+def shooting_hessian(F: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Hessian of the shooting form of LQR, J(u_1, ..., u_T) with the states substituted: (Tm, Tm).
+
+    With x_1 fixed, z = [x; u] depends linearly on U: z_t = M_t U with ∂x_{t+1}/∂U = F_t M_t, so
+    ∇²J = Mᵀ blockdiag(C_1, ..., C_T) M. For x' = A x + B u, M holds A^k B: for an unstable A (|λ| > 1)
+    the Hessian's conditioning grows like |λ|^{2T}. Lecture 7 §shooting vs collocation.
+
+    Args:
+        F (T, n, n + m), C (T, n + m, n + m).
+    """
+    T, n, nm = F.shape
+    m = nm - n
+    M, dx = np.zeros((T, nm, T * m)), np.zeros((n, T * m))      # dz_t/dU, dx_t/dU
+    for t in range(T):
+        M[t, :n] = dx
+        M[t, n:, t * m:(t + 1) * m] = np.eye(m)
+        dx = F[t] @ M[t]
+    return np.einsum("tia,tij,tjb->ab", M, C, M)
 
 
 def riccati_iteration(A: np.ndarray, B: np.ndarray, Q: np.ndarray, R: np.ndarray, n_iters: int
@@ -187,22 +221,38 @@ class ILQRResult:
     """Line-search step α accepted at each iteration."""
 
 
-def _rollout(dynamics: Callable, x0: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
+def shooting_cost(dynamics: Callable, cost: Callable, x0: np.ndarray, U: torch.Tensor) -> torch.Tensor:
+    """The shooting objective J(U) = Σ_t c(x_t, u_t) with x_{t+1} = f(x_t, u_t) from x0, differentiable in U.
+
+    dynamics, cost: torch callables on (n,), (m,) tensors (as for ``ilqr``); U (T, m) float64 → scalar.
+    Lecture 7 §shooting: the states are substituted, only the actions are unknowns.
+    """
+    X = rollout(dynamics, torch.as_tensor(x0, dtype=U.dtype), U)
+    return torch.func.vmap(cost)(X[:-1], U).sum()
+
+
+def rollout(dynamics: Callable, x0: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
+    """x_1..x_{T+1} (T + 1, n) of x_{t+1} = f(x_t, u_t) from x0 (n,) under U (T, m), torch in and out."""
     xs = [x0]
     for t in range(len(U)):
         xs.append(dynamics(xs[-1], U[t]))
     return torch.stack(xs)
 
 
-def _regularised_backward(F: np.ndarray, C: np.ndarray, c: np.ndarray, mu: float
+def _regularised_backward(F: np.ndarray, C: np.ndarray, c: np.ndarray, mu: float, F_zz: np.ndarray | None = None
                           ) -> tuple[np.ndarray, np.ndarray] | None:
-    """LQR backward pass on (δx, δu) with μ added to C_uu; None if some Q_uu is not positive definite."""
+    """LQR backward pass on (δx, δu) with μ added to C_uu; None if some Q_uu is not positive definite.
+
+    With the dynamics' Hessians F_zz (T, n, n + m, n + m) it is DDP's backward pass: Q_t gains
+    Σ_i (v_{t+1})_i ∇²f_i, the next value gradient contracted with the curvature of the dynamics."""
     T, n = F.shape[0], F.shape[1]
     m = C.shape[-1] - n
     K, k = np.zeros((T, m, n)), np.zeros((T, m))
     V, v = np.zeros((n, n)), np.zeros(n)
     for t in reversed(range(T)):
         Ct = C[t] + mu * np.diag(np.r_[np.zeros(n), np.ones(m)])
+        if F_zz is not None:
+            Ct = Ct + np.einsum("i,ijk->jk", v, F_zz[t])          # DDP: the second-order dynamics term
         Q_uu = Ct[n:, n:] + F[t, :, n:].T @ V @ F[t, :, n:]
         if np.linalg.eigvalsh(0.5 * (Q_uu + Q_uu.T)).min() <= 0:
             return None
@@ -211,15 +261,24 @@ def _regularised_backward(F: np.ndarray, C: np.ndarray, c: np.ndarray, mu: float
     return K, k
 
 
+ALPHAS = (1.0, 0.5, 0.25, 0.1, 0.03, 0.01)
+"""Line-search step sizes on k, tried largest first."""
+
+
 def _rollout_feedback(dynamics: Callable, x0: torch.Tensor, X: torch.Tensor, U: torch.Tensor, K: np.ndarray,
-                      k: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """u_t = U_t + K_t (x_t - X_t) + k_t, x_{t+1} = f(x_t, u_t) from x0."""
+                      k: np.ndarray, alphas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """u_t = U_t + K_t (x_t - X_t) + α k_t, x_{t+1} = f(x_t, u_t) from x0, for every α at once.
+
+    Returns X_new (A, T + 1, n), U_new (A, T, m) for the A step sizes ``alphas``."""
     K_t, k_t = torch.as_tensor(K), torch.as_tensor(k)
-    xs, us = [x0], []
+    step = torch.func.vmap(dynamics)
+    x = x0.expand(len(alphas), -1)                               # (A, n)
+    xs, us = [x], []
     for t in range(len(U)):
-        us.append(U[t] + K_t[t] @ (xs[-1] - X[t]) + k_t[t])
-        xs.append(dynamics(xs[-1], us[-1]))
-    return torch.stack(xs), torch.stack(us)
+        us.append(U[t] + (x - X[t]) @ K_t[t].T + alphas[:, None] * k_t[t])   # (A, m)
+        x = step(x, us[-1])
+        xs.append(x)
+    return torch.stack(xs, 1), torch.stack(us, 1)
 
 
 MU_MIN = 1e-6
@@ -227,17 +286,24 @@ MU_MIN = 1e-6
 
 
 def ilqr(dynamics: Callable, cost: Callable, x0: np.ndarray, U0: np.ndarray, n_iters: int = 50,
-         reg: float = 1e-3, tol: float = 1e-6) -> ILQRResult:
+         reg: float = 1e-3, tol: float = 1e-6, second_order: bool = False) -> ILQRResult:
     """Iterative LQR: repeat (linearise f, quadratise c around (X, U); LQR on (δx, δu); line search).
+
+    ``second_order=True`` is DDP (Mayne 1966; Jacobson & Mayne 1970): the backward pass keeps the
+    dynamics' second derivatives, Q_zz = C_zz + F_zᵀ V' F_z + Σ_i V'_{x,i} ∇²_zz f_i, and so converges
+    quadratically near a solution like Newton's method; iLQR drops the last term (Gauss-Newton-like).
 
     Args:
         dynamics: torch x_{t+1} = f(x_t, u_t) on (n,), (m,) tensors; cost: torch c(x_t, u_t) → scalar.
             Their Jacobians and Hessians come from torch.func (autograd), per time step.
-        x0: (n,) start state.  U0: (T, m) initial actions.  reg: initial μ added to C_uu (Levenberg-Marquardt;
-            ×10 after a failed line search, ÷3 after a success). μ also grows until every Q_uu is positive
-            definite, so each LQR step is a descent direction (Tassa, Erez & Todorov 2012).
+        x0: (n,) start state.  U0: (T, m) initial actions.  reg ≥ 0: initial μ added to C_uu (Levenberg-
+            Marquardt; ×10 (at least to MU_MIN) after a failed line search, ÷3 after a success). μ also grows
+            until every Q_uu is positive definite, so each LQR step is a descent direction (Tassa, Erez &
+            Todorov 2012). The loop stops after n_iters iterations, when an accepted step improves the cost
+            by less than tol, or when no step lowers it even at μ = 1e8 (bounded: at most 15 raises of μ).
     Returns:
-        ILQRResult; ``costs`` never increases: a step is taken only if the line search lowers the cost.
+        ILQRResult; ``costs`` never increases: a step is taken only if the line search lowers the cost
+        (so a falling cost checks nothing about the solution; check the gradient at the result).
     Lecture 7 §iterative LQR; Tassa, Erez & Todorov (2012), Li & Todorov (2004).
     """
     from torch.func import hessian, jacrev, vmap
@@ -248,27 +314,29 @@ def ilqr(dynamics: Callable, cost: Callable, x0: np.ndarray, U0: np.ndarray, n_i
     jac_f = vmap(jacrev(dynamics, argnums=(0, 1)))
     z_cost = lambda z: cost(z[:n], z[n:])                       # noqa: E731
     grad_c, hess_c = vmap(jacrev(z_cost)), vmap(hessian(z_cost))
-    X = _rollout(dynamics, x0_t, U)
+    hess_f = vmap(hessian(lambda z: dynamics(z[:n], z[n:])))      # (T, n, n + m, n + m), DDP only
+    X = rollout(dynamics, x0_t, U)
     result = ILQRResult(X.numpy(), U.numpy(), np.zeros((T, m, n)), [total(X, U)])
-    mu = reg
+    mu, alphas = reg, torch.tensor(ALPHAS, dtype=dt)
     for _ in range(n_iters):
         fx, fu = jac_f(X[:-1], U)                                  # (T, n, n), (T, n, m)
         Z = torch.cat([X[:-1], U], -1)                             # (T, n + m)
         F = torch.cat([fx, fu], -1).numpy()
         C, c = hess_c(Z).numpy(), grad_c(Z).numpy()
+        F_zz = hess_f(Z).numpy() if second_order else None
         accepted = False
         while not accepted and mu <= 1e8:
-            gains = _regularised_backward(F, C, c, mu)          # δx_{t+1} = F δz_t: no offset around a rollout
+            gains = _regularised_backward(F, C, c, mu, F_zz)          # δx_{t+1} = F δz_t: no offset around a rollout
             if gains is None:                                      # some Q_uu not positive definite
                 mu = max(10 * mu, MU_MIN)
                 continue
             K, k = gains
-            for alpha in (1.0, 0.5, 0.25, 0.1, 0.03, 0.01):
-                X_new, U_new = _rollout_feedback(dynamics, x0_t, X, U, K, alpha * k)  # on the TRUE dynamics
-                new_cost = total(X_new, U_new)
-                if new_cost < result.costs[-1]:
-                    accepted = True
-                    break
+            Xs, Us = _rollout_feedback(dynamics, x0_t, X, U, K, k, alphas)  # on the TRUE dynamics, all α at once
+            new_costs = vmap(vmap(cost))(Xs[:, :-1], Us).sum(1)         # (A,)
+            lower = torch.nonzero(new_costs < result.costs[-1])
+            if len(lower):                                              # the largest α that lowers the cost
+                a = int(lower[0, 0])
+                alpha, new_cost, X_new, U_new, accepted = ALPHAS[a], float(new_costs[a]), Xs[a], Us[a], True
             mu = mu / 3 if accepted else max(10 * mu, MU_MIN)    # from μ = 0 too: ≤ 15 failures reach 1e8
         if not accepted:
             break                                                  # no step lowers the cost: converged
@@ -280,3 +348,14 @@ def ilqr(dynamics: Callable, cost: Callable, x0: np.ndarray, U0: np.ndarray, n_i
         if improvement < tol:
             break
     return result
+
+
+def squashed(dynamics: Callable, cost: Callable, u_max: float) -> tuple[Callable, Callable]:
+    """A control-limited problem as an unconstrained one: optimise v with u = u_max tanh(v) ∈ (-u_max, u_max).
+
+    Returns (dynamics, cost) in terms of v, ready for ``ilqr``; map the result back with
+    u_max * np.tanh(V). The cost is still paid on u. Lecture 7 §iLQR (control limits); Tassa, Mansard &
+    Todorov (2014) solve a box-constrained QP in the backward pass instead.
+    """
+    squash = lambda v: u_max * torch.tanh(v)                      # noqa: E731
+    return (lambda x, v: dynamics(x, squash(v))), (lambda x, v: cost(x, squash(v)))

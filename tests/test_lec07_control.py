@@ -117,3 +117,48 @@ def test_ilqr_terminates_with_zero_regularisation():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) >= 2                                     # the first (exact) step was taken
+
+
+def test_shooting_hessian_matches_autograd_and_kkt_system_solves_lqr():
+    T, n, m = 5, 2, 2
+    F, f, C, c, x0 = random_lqr(T, n, m, 6)
+    def J(u):
+        x, total = torch.tensor(x0), 0.0
+        for t in range(T):
+            z = torch.cat([x, u.reshape(T, m)[t]])
+            total = total + 0.5 * z @ torch.tensor(C[t]) @ z + z @ torch.tensor(c[t])
+            x = torch.tensor(F[t]) @ z + torch.tensor(f[t])
+        return total
+    H = torch.autograd.functional.hessian(J, torch.zeros(T * m, dtype=torch.float64)).numpy()
+    np.testing.assert_allclose(control.shooting_hessian(F, C), H, atol=1e-10)
+    kkt, rhs = control.lqr_kkt_system(F, f, C, c, x0)
+    K, k, _, _ = control.lqr_backward(F, f, C, c)
+    _, U = control.lqr_forward(F, f, K, k, x0)
+    np.testing.assert_allclose(np.linalg.solve(kkt, rhs)[:T * (n + m)].reshape(T, n + m)[:, n:], U, atol=1e-8)
+
+
+def test_ddp_converges_quadratically_where_ilqr_converges_linearly():
+    torch.set_num_threads(1)
+    cost = lambda x, u: pendulum.smooth_cost_torch(x, u) + 0.05 * u[0] ** 2   # noqa: E731
+    runs = {so: control.ilqr(pendulum.smooth_dynamics_torch, cost, np.array([2.0, 0.0]), np.zeros((30, 1)),
+                             n_iters=40, reg=0.0, tol=0.0, second_order=so) for so in (False, True)}
+    np.testing.assert_allclose(runs[True].U, runs[False].U, atol=1e-6)
+    J_star = min(min(r.costs) for r in runs.values())
+    ratio = {}
+    for so, r in runs.items():
+        gap = np.array(r.costs) - J_star
+        w = np.flatnonzero((gap < 1e-1) & (gap > 1e-10))
+        ratio[so] = gap[w[1:]] / gap[w[:-1]]
+    assert ratio[False][1:].max() < 1.5 * ratio[False][1:].min()       # iLQR: a constant ratio (linear)
+    assert np.all(np.diff(ratio[True]) < 0) and ratio[True].min() < 0.1 * ratio[False].min()  # DDP: quadratic
+
+
+def test_squashed_controls_stay_in_the_box_and_shooting_cost_matches_ilqr():
+    torch.set_num_threads(1)
+    cost = lambda x, u: pendulum.smooth_cost_torch(x, u) + 0.05 * u[0] ** 2   # noqa: E731
+    dyn_v, cost_v = control.squashed(pendulum.smooth_dynamics_torch, cost, 2.0)
+    res = control.ilqr(dyn_v, cost_v, np.array([np.pi, 0.0]), np.full((40, 1), 1.0), n_iters=5)
+    U = 2 * np.tanh(res.U)
+    assert np.abs(U).max() < 2
+    J = float(control.shooting_cost(pendulum.smooth_dynamics_torch, cost, np.array([np.pi, 0.0]), torch.tensor(U)))
+    assert J == pytest.approx(res.costs[-1], rel=1e-10)
