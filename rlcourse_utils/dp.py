@@ -112,9 +112,10 @@ def epsilon_greedy_probs(Q: np.ndarray, epsilon: float) -> np.ndarray:
     """π(a|s) = 1 - ε + ε/|A| for a = argmax_a' Q(s, a') (the first maximiser on ties), ε/|A| otherwise.
 
     Args:
-        Q: (..., A) action values.  epsilon: exploration probability in [0, 1].
+        Q: (..., A) action values: (A,) for one state, (B, A) for a batch, any number of leading axes;
+            the argmax is over the last axis only.  epsilon: exploration probability in [0, 1].
     Returns:
-        (..., A) float probabilities, each row sums to 1. Lecture 4 §exploration.
+        (..., A) float probabilities, the shape of Q, each row sums to 1. Lecture 4 §exploration.
     """
     Q = np.asarray(Q, dtype=np.float64)
     n = Q.shape[-1]
