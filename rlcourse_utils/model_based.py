@@ -1,4 +1,4 @@
-"""Lecture 8: model-based RL math (dynamics models on normalised deltas, ensembles, MPC with a learned model).
+"""Lecture 8: model-based RL math (dynamics models on normalised deltas, ensembles, PETS, system identification, MPC).
 
 A learned dynamics model predicts the *change* of the observation, normalised:
 
@@ -7,10 +7,14 @@ A learned dynamics model predicts the *change* of the observation, normalised:
 and is trained by least squares on δ (Lecture 8 §learning the model; Nagabandi et al. 2018).
 An ensemble of K such models, each fitted on its own bootstrap resample of the data, stands
 in for the posterior p(θ | D): their spread measures model (epistemic) uncertainty and grows
-away from the data (Lecture 8 §model uncertainty; Chua et al. 2018, PETS). A plan — an action
-sequence a_{1:H} — is scored by the ensemble's mean return, each member propagating its own
-trajectory, and MPC executes only the first action of the best plan before replanning
-(Lecture 8 §version 1.5).
+away from the data (Lecture 8 §model uncertainty). A *probabilistic* member outputs a Gaussian
+N(μ_θ, σ²_θ) over δ, trained by the Gaussian negative log-likelihood (``gaussian_nll``): its σ_θ
+is the aleatoric noise. PETS (Chua et al. 2018) scores plans by trajectory sampling through such
+members (``pets_return``, TS1 / TS∞). A plan — an action sequence a_{1:H} — is scored by the mean
+return over members (and particles), and MPC executes only the first action of the best plan
+before replanning (Lecture 8 §version 1.5); the CEM refit is Lecture 7's ``planning.cem_update``.
+System identification fits the two constants of the pendulum's known equation instead
+(``fit_pendulum_physics``).
 
 The ensemble is K MLPs with stacked weights, evaluated in one batched matmul per layer:
 ``params = (W_1, b_1, ..., W_L, b_L)`` with W_l (K, d_{l-1}, d_l) and b_l (K, 1, d_l),
@@ -30,6 +34,9 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from rlcourse_utils import planning
+from rlcourse_utils.envs import pendulum
 
 Params = tuple  # (W_1, b_1, ..., W_L, b_L): W_l (K, d_{l-1}, d_l), b_l (K, 1, d_l)
 Stats = tuple  # (in_mean (obs_dim + act_dim,), in_std, delta_mean (obs_dim,), delta_std (obs_dim,))
@@ -82,7 +89,8 @@ def normalised_delta_loss(pred: torch.Tensor, obs: torch.Tensor, next_obs: torch
 
 def predict_next_obs(params: Params, stats: Stats, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
     """ŝ' = s + μ_Δ + σ_Δ f_θk(normalised [s, a]) for every member k.  obs (K, B, obs_dim), action (K, B, act_dim)
-    (or without the K axis, then shared by all members) → (K, B, obs_dim)."""
+    (or without the K axis, then shared by all members) → (K, B, obs_dim). For a probabilistic member (outputs
+    (mean, log-variance), 2·obs_dim) this is its mean prediction."""
     in_mean, in_std, delta_mean, delta_std = stats
     K = params[0].shape[0]
     if obs.dim() == 2:
@@ -90,7 +98,7 @@ def predict_next_obs(params: Params, stats: Stats, obs: torch.Tensor, action: to
     if action.dim() == 2:
         action = action.expand(K, *action.shape)
     x = (torch.cat([obs, action], -1) - in_mean) / in_std
-    return obs + delta_mean + delta_std * ensemble_forward(params, x)
+    return obs + delta_mean + delta_std * ensemble_forward(params, x)[..., :obs.shape[-1]]  # a PETS head: its mean
 
 
 def ensemble_disagreement(params: Params, stats: Stats, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
@@ -146,78 +154,185 @@ def ensemble_return(params: tuple, stats: tuple, obs0: torch.Tensor, actions: to
     return -cost
 
 
-def cem_update(actions: torch.Tensor, returns: torch.Tensor, n_elite: int, mean: torch.Tensor,
-               std: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """One cross-entropy-method step: refit the sampling Gaussian to the elite sequences, smoothed.
+# ---------------------------------------------------------------- PETS: probabilistic ensembles, trajectory sampling
 
-        E = the n_elite sequences with the *highest* returns,
-        μ ← α μ + (1 - α) mean_{E} a,     σ ← α σ + (1 - α) std_{E} a   (population std, per (t, dim))
+def gaussian_nll(mean: torch.Tensor, log_var: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Negative log-likelihood of targets under diagonal Gaussians, averaged over every entry: a scalar tensor.
 
-    Lecture 8 §CEM (Lecture 7 §stochastic optimisation; Rubinstein 1999, PETS uses α = 0.1).
+        -log N(y; μ, σ²) = ½ [ (y - μ)² / σ² + log σ² + log 2π ],   σ² = exp(log_var)
+
+    The loss of one *probabilistic* ensemble member (Lecture 8 §model uncertainty; Chua et al. 2018, PETS):
+    the network outputs a mean and a log-variance per dimension, and the variance it learns is the
+    aleatoric noise of the data. Without the log σ² term the loss would fall forever as σ² → ∞.
 
     Args:
-        actions: (..., N, H, act_dim) sampled sequences.  returns: (..., N) their (mean) returns.
-        n_elite: size of the elite set, 1 ≤ n_elite ≤ N.
-        mean, std: (..., H, act_dim) current sampling distribution.  alpha: weight kept on the old one.
+        mean, log_var, target: (..., D) μ, log σ² and y (any leading axes, e.g. (K, B, D)); they broadcast.
     Returns:
-        (new_mean, new_std), each (..., H, act_dim).
+        () scalar tensor, the mean over every entry; differentiable in ``mean`` and ``log_var``.
     """
-    idx = returns.topk(n_elite, dim=-1).indices  # (..., E)
-    elites = torch.take_along_dim(actions, idx[..., None, None], dim=-3)  # (..., E, H, act_dim)
-    new_mean = alpha * mean + (1 - alpha) * elites.mean(-3)
-    new_std = alpha * std + (1 - alpha) * elites.std(-3, unbiased=False)
-    return new_mean, new_std
+    return 0.5 * ((target - mean) ** 2 * torch.exp(-log_var) + log_var + math.log(2 * math.pi)).mean()
 
 
-ReturnFn = Callable[[tuple, tuple, torch.Tensor, torch.Tensor], torch.Tensor]  # ensemble_return's signature
-UpdateFn = Callable[..., tuple]  # cem_update's signature
+def bounded_log_var(raw: torch.Tensor, low: float = -3.0, high: float = 0.5) -> torch.Tensor:
+    """Soft-clamp a network's raw log-variance output with softplus, as PETS does (Chua et al. 2018, appendix), so
+    that σ² neither explodes away from the data nor collapses to 0 on noise-free data.  (...) → (...), increasing,
+    inside (low, high + log(1 + e^(low - high))): the second softplus overshoots ``high`` by at most that."""
+    raw = high - F.softplus(high - raw)
+    return low + F.softplus(raw - low)
 
 
-def _returns_per_state(params, stats, obs: torch.Tensor, actions: torch.Tensor, return_fn: ReturnFn) -> torch.Tensor:
-    """Mean-over-members return of candidates for M start states.  obs (M, obs_dim), actions (M, N, H, A) → (M, N)."""
+def pets_loss(pred: torch.Tensor, obs: torch.Tensor, next_obs: torch.Tensor, delta_mean: torch.Tensor,
+              delta_std: torch.Tensor, nll_fn: Callable = gaussian_nll) -> torch.Tensor:
+    """Gaussian NLL of the normalised delta δ = (s' - s - μ_Δ) / σ_Δ under a probabilistic member's output
+    pred = (mean, raw log-variance), (..., 2·obs_dim); the drop-in for ``normalised_delta_loss``."""
+    D = obs.shape[-1]
+    target = (next_obs - obs - delta_mean) / delta_std
+    return nll_fn(pred[..., :D], bounded_log_var(pred[..., D:]), target)
+
+
+def pets_return(params: Params, stats: Stats, obs0: torch.Tensor, actions: torch.Tensor, n_particles: int = 4,
+                propagation: str = "ts_inf", generator: torch.Generator | None = None) -> torch.Tensor:
+    """Returns of action sequences by trajectory sampling through a probabilistic ensemble (PETS).  (K·P, N)
+
+    Each candidate gets P particles per member (K·P in all). At every step a particle's next state is
+    *sampled*, s' = s + μ_Δ + σ_Δ (μ_θ + σ_θ ε), ε ~ N(0, I): the aleatoric noise. Which member moves it:
+        TS∞ ("ts_inf"): the same member for the whole trajectory (a particle = one model hypothesis);
+        TS1 ("ts1"):    a member drawn afresh at every step (the K particles in a slot are shuffled
+                        across members).
+    The plan's score is the mean over the K·P rows (Chua et al. 2018, Lecture 8 §planning with uncertainty).
+
+    Args:
+        params: a probabilistic ensemble (outputs 2·obs_dim: mean, raw log-variance).  obs0: (N, obs_dim).
+        actions: (N, H, act_dim).  n_particles: P per member.  generator: for the noise and TS1's shuffles.
+    Returns:
+        (K·P, N) sampled returns, one row per particle.
+    """
+    in_mean, in_std, delta_mean, delta_std = stats
+    K, (N, H), D, P = params[0].shape[0], actions.shape[:2], obs0.shape[-1], n_particles
+    s = obs0.repeat(P, 1).expand(K, P * N, D)  # (K, P·N, obs_dim): particle p of candidate n at p·N + n
+    a_all = actions.repeat(P, 1, 1)  # (P·N, H, A)
+    total = torch.zeros(K, P * N, dtype=obs0.dtype)
+    for t in range(H):
+        a = a_all[:, t].expand(K, P * N, -1)
+        total = total + pendulum_reward(s, a)
+        if propagation == "ts1":  # re-assign members: a random permutation of the K particles in each slot
+            perm = torch.rand(K, P * N, generator=generator, dtype=obs0.dtype).argsort(0)
+            s = torch.take_along_dim(s, perm[..., None], dim=0)
+        out = ensemble_forward(params, (torch.cat([s, a], -1) - in_mean) / in_std)  # (K, P·N, 2·obs_dim)
+        eps = torch.randn(K, P * N, D, generator=generator, dtype=obs0.dtype)
+        delta = out[..., :D] + torch.exp(0.5 * bounded_log_var(out[..., D:])) * eps
+        s = s + delta_mean + delta_std * delta
+    return total.reshape(K * P, N)
+
+
+# ---------------------------------------------------------------- system identification (Lecture 8 §version 0.5)
+
+def _physics_features(obs: np.ndarray, action: np.ndarray, small_angle: bool) -> np.ndarray:
+    theta = np.arctan2(obs[:, 1], obs[:, 0])
+    return np.stack([theta if small_angle else np.sin(theta), np.clip(action[:, 0], -2, 2)], -1).astype(np.float64)
+
+
+def fit_pendulum_physics(obs: np.ndarray, action: np.ndarray, next_obs: np.ndarray, small_angle: bool = False,
+                         dt: float = pendulum.DT, max_speed: float = pendulum.MAX_SPEED) -> np.ndarray:
+    """System identification: least-squares fit of the two parameters of the pendulum's known equation of motion
+
+        θ̇' = θ̇ + (c₁ sin θ + c₂ u) dt,     c₁ = 3g / (2l),  c₂ = 3 / (m l²)      (Pendulum-v1: c₁ = 15, c₂ = 3)
+
+    from transitions (obs (n, 3), action (n, 1), next_obs (n, 3)); transitions whose θ̇' hit the speed clip
+    are left out. Only c₁ and c₂ are identifiable, not g, m and l separately. ``small_angle``: the
+    misspecified linear pendulum, sin θ replaced by θ. Returns (2,) [c₁, c₂]. Lecture 8 §version 0.5."""
+    keep = np.abs(next_obs[:, 2]) < max_speed - 1e-6
+    X = _physics_features(obs, action, small_angle)[keep] * dt  # (n', 2)
+    y = (next_obs[:, 2] - obs[:, 2])[keep].astype(np.float64)  # (n',)
+    return np.linalg.lstsq(X, y, rcond=None)[0]
+
+
+def pendulum_physics_step(obs: np.ndarray, action: np.ndarray, coef: np.ndarray, small_angle: bool = False,
+                          dt: float = pendulum.DT, max_speed: float = pendulum.MAX_SPEED) -> np.ndarray:
+    """The identified model's prediction of s' (Pendulum-v1's semi-implicit Euler step with c₁, c₂ = coef).
+    obs (n, 3), action (n, 1) → (n, 3)."""
+    theta = np.arctan2(obs[:, 1], obs[:, 0])
+    thdot = np.clip(obs[:, 2] + _physics_features(obs, action, small_angle) @ coef * dt, -max_speed, max_speed)
+    theta = theta + thdot * dt
+    return np.stack([np.cos(theta), np.sin(theta), thdot], -1)
+
+
+def unexplained_variance(pred_next_obs: np.ndarray, obs: np.ndarray, next_obs: np.ndarray) -> float:
+    """Prediction error of a one-step model, scale-free: Σ_dims MSE(Δ̂ - Δ) / Σ_dims Var(Δ), Δ = s' - s.
+    0 = perfect; 1 = no better than predicting the average change.  (n, d) each → float."""
+    delta, pred = next_obs - obs, pred_next_obs - obs
+    return float(((pred - delta) ** 2).mean(0).sum() / delta.var(0).sum())
+
+
+ScoreFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (obs0 (N, d), actions (N, H, A)) → (rows, N)
+UpdateFn = Callable[[np.ndarray, np.ndarray, int], tuple]  # planning.cem_update: (..., N, D), (..., N), E → 2 × (..., D)
+
+
+def true_return(obs0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Return of each action sequence under Pendulum-v1's *true* dynamics (``envs.pendulum.step_torch``),
+    the control arm of a learned model.  obs0 (N, 3), actions (N, H, 1) → (1, N): one "member", no model error."""
+    s, total = obs0.double(), torch.zeros(obs0.shape[0], dtype=torch.float64)
+    for t in range(actions.shape[1]):
+        s, r = pendulum.step_torch(s, actions[:, t].double())
+        total = total + r
+    return total[None].to(obs0.dtype)
+
+
+def _returns_per_state(score_fn: ScoreFn, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Mean-over-rows (members, particles) return of candidates for M start states, all in one batched call.
+    obs (M, obs_dim), actions (M, N, H, A) → (M, N)."""
     M, N = actions.shape[:2]
     obs0 = obs[:, None].expand(M, N, obs.shape[-1]).reshape(M * N, -1)  # (M*N, obs_dim)
-    return return_fn(params, stats, obs0, actions.reshape(M * N, *actions.shape[2:])).mean(0).reshape(M, N)
+    return score_fn(obs0, actions.reshape(M * N, *actions.shape[2:])).mean(0).reshape(M, N)
 
 
 @torch.no_grad()
-def random_shooting(params: Params, stats: Stats, obs: torch.Tensor, n_candidates: int, horizon: int,
-                    low: float, high: float, generator: torch.Generator | None = None,
-                    return_fn: ReturnFn = ensemble_return) -> torch.Tensor:
+def random_shooting(score_fn: ScoreFn, obs: torch.Tensor, act_dim: int, n_candidates: int, horizon: int,
+                    low: float, high: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """Random-shooting MPC: sample N uniform sequences, keep the best one's *first* action.
 
         a_t = argmax_{a^(i)_{1:H} ~ U[low, high]} R̄(a^(i)_{1:H})_1   (Lecture 8 §version 1.5, Lecture 7 §random shooting)
 
     Args:
+        score_fn: (obs0 (N', obs_dim), actions (N', H, A)) → (rows, N') returns, e.g.
+            ``functools.partial(ensemble_return, params, stats)``; the plan's score is the mean over rows.
         obs: (M, obs_dim) current observations (M environments planned at once).
     Returns:
         (M, act_dim) the action to execute now.
     """
-    M, A = obs.shape[0], stats[0].shape[0] - obs.shape[-1]
-    u = torch.rand(M, n_candidates, horizon, A, generator=generator, dtype=obs.dtype)
+    M = obs.shape[0]
+    u = torch.rand(M, n_candidates, horizon, act_dim, generator=generator, dtype=obs.dtype)
     actions = low + (high - low) * u  # (M, N, H, A)
-    best = _returns_per_state(params, stats, obs, actions, return_fn).argmax(-1)  # (M,)
+    best = _returns_per_state(score_fn, obs, actions).argmax(-1)  # (M,)
     return actions[torch.arange(M), best, 0]
 
 
 @torch.no_grad()
-def cem_plan(params: Params, stats: Stats, obs: torch.Tensor, n_candidates: int, horizon: int, low: float,
+def cem_plan(score_fn: ScoreFn, obs: torch.Tensor, act_dim: int, n_candidates: int, horizon: int, low: float,
              high: float, n_iters: int = 4, n_elite: int = 20, alpha: float = 0.1,
              init_mean: torch.Tensor | None = None, generator: torch.Generator | None = None,
-             return_fn: ReturnFn = ensemble_return, update_fn: UpdateFn = cem_update) -> torch.Tensor:
+             update_fn: UpdateFn | None = None) -> torch.Tensor:
     """CEM MPC: n_iters rounds of sample N ~ N(μ, σ²) clipped to [low, high], score, refit to the elites.
 
+    The refit is Lecture 7's ``planning.cem_update`` (numpy, leading batch axes = the M start states),
+    smoothed here as PETS does:  (μ, σ) ← α (μ, σ) + (1 - α) cem_update(...)   (α = 0.1 in Chua et al. 2018).
+
     Args:
-        obs: (M, obs_dim).  init_mean: (M, H, A) warm start (last step's plan shifted by one), default 0.
+        score_fn: as in ``random_shooting``.  obs: (M, obs_dim).
+        init_mean: (M, H, A) warm start (last step's plan shifted by one), default 0.
+        update_fn: the elite refit, default ``planning.cem_update``.
     Returns:
         (M, H, A) the final mean plan μ; execute μ[:, 0] and warm-start the next step with μ shifted.
     """
-    M, A = obs.shape[0], stats[0].shape[0] - obs.shape[-1]
+    M, A = obs.shape[0], act_dim
+    update_fn = update_fn or planning.cem_update
     mean = torch.zeros(M, horizon, A, dtype=obs.dtype) if init_mean is None else init_mean
     std = torch.full((M, horizon, A), (high - low) / 2, dtype=obs.dtype)
     for _ in range(n_iters):
         noise = torch.randn(M, n_candidates, horizon, A, generator=generator, dtype=obs.dtype)
         actions = (mean[:, None] + std[:, None] * noise).clamp(low, high)  # (M, N, H, A)
-        returns = _returns_per_state(params, stats, obs, actions, return_fn)  # (M, N)
-        mean, std = update_fn(actions, returns, n_elite, mean, std, alpha)
+        returns = _returns_per_state(score_fn, obs, actions)  # (M, N)
+        elite_mean, elite_std = update_fn(actions.numpy(), returns.numpy(), n_elite)  # (M, H, A) each, numpy
+        mean = alpha * mean + (1 - alpha) * torch.as_tensor(elite_mean, dtype=obs.dtype)
+        std = alpha * std + (1 - alpha) * torch.as_tensor(elite_std, dtype=obs.dtype)
     return mean

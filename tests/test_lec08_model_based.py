@@ -1,10 +1,13 @@
 """Lecture 8 math: hand-computed values and an independent formulation of each function."""
+import functools
 import math
 
 import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from rlcourse_utils import planning
 
 from rlcourse_utils import model_based as mb
 
@@ -73,18 +76,6 @@ def test_pendulum_reward_matches_gymnasium():
         obs = next_obs
 
 
-def test_cem_update_matches_a_numpy_argsort():
-    rng = np.random.default_rng(2)
-    actions, returns = rng.normal(size=(3, 9, 4, 2)), rng.normal(size=(3, 9))
-    mean, std = rng.normal(size=(3, 4, 2)), rng.random((3, 4, 2))
-    new_mean, new_std = mb.cem_update(*(torch.as_tensor(x) for x in (actions, returns)), 4, torch.as_tensor(mean),
-                                      torch.as_tensor(std), 0.25)
-    for m in range(3):
-        elite = actions[m, np.argsort(-returns[m])[:4]]
-        np.testing.assert_allclose(new_mean[m], 0.25 * mean[m] + 0.75 * elite.mean(0))
-        np.testing.assert_allclose(new_std[m], 0.25 * std[m] + 0.75 * elite.std(0))
-
-
 def _toy_model():
     """A linear one-member 'ensemble' with θ̇' = θ̇ + u (inputs unnormalised): pendulum-free, solvable by hand."""
     W = torch.zeros(1, 4, 3, dtype=torch.float64)
@@ -98,7 +89,7 @@ def test_random_shooting_returns_the_first_action_of_the_best_candidate():
     params, stats = _toy_model()
     obs = torch.tensor([[1.0, 0.0, 1.5], [1.0, 0.0, -1.0]], dtype=torch.float64)  # θ = 0, θ̇ = 1.5 and -1
     g = torch.Generator().manual_seed(0)
-    a = mb.random_shooting(params, stats, obs, 2000, 1 + 1, -2.0, 2.0, g)
+    a = mb.random_shooting(functools.partial(mb.ensemble_return, params, stats), obs, 1, 2000, 1 + 1, -2.0, 2.0, g)
     assert a.shape == (2, 1)
     # the best plan brakes: θ̇ + u ≈ 0 after one step, so u_0 ≈ -θ̇
     assert abs(a[0, 0] + 1.5) < 0.15 and abs(a[1, 0] - 1.0) < 0.15
@@ -108,7 +99,8 @@ def test_cem_beats_random_candidates_on_the_toy_model():
     params, stats = _toy_model()
     obs = torch.tensor([[1.0, 0.0, 1.0]], dtype=torch.float64)
     g = torch.Generator().manual_seed(1)
-    plan = mb.cem_plan(params, stats, obs, 200, 5, -2.0, 2.0, n_iters=5, n_elite=20, generator=g)
+    plan = mb.cem_plan(functools.partial(mb.ensemble_return, params, stats), obs, 1, 200, 5, -2.0, 2.0, n_iters=5,
+                       n_elite=20, generator=g)
     assert plan.shape == (1, 5, 1) and abs(plan[0, 0, 0] + 1.0) < 0.1  # brakes on the first step
     random_plans = torch.rand(1000, 5, 1, generator=g, dtype=torch.float64) * 4 - 2
     random_returns = mb.ensemble_return(params, stats, obs.expand(1000, 3), random_plans)[0]
@@ -122,3 +114,97 @@ def test_disagreement_is_zero_for_identical_members_and_positive_otherwise():
     assert torch.allclose(mb.ensemble_disagreement(same, stats, obs, act), torch.zeros(10, dtype=torch.float64))
     params, stats = _net(K=4)
     assert (mb.ensemble_disagreement(params, stats, obs, act) > 0).all()
+
+
+def test_cem_plan_refits_with_lecture_7s_update():
+    """The planner's refit is planning.cem_update (one CEM for the course): a spy sees batched (M, N, H, A) calls."""
+    params, stats = _toy_model()
+    calls = []
+
+    def spy(samples, returns, n_elite):
+        calls.append((samples.shape, returns.shape, n_elite))
+        return planning.cem_update(samples, returns, n_elite)
+
+    obs = torch.tensor([[1.0, 0.0, 1.0], [1.0, 0.0, -0.5]], dtype=torch.float64)
+    mb.cem_plan(functools.partial(mb.ensemble_return, params, stats), obs, 1, 30, 4, -2.0, 2.0, n_iters=3, n_elite=5,
+                generator=torch.Generator().manual_seed(0), update_fn=spy)
+    assert calls == [((2, 30, 4, 1), (2, 30), 5)] * 3
+
+
+def test_gaussian_nll_is_the_mean_negative_log_density():
+    g = torch.Generator().manual_seed(3)
+    mean, log_var, y = (torch.randn(2, 7, 3, generator=g, dtype=torch.float64) for _ in range(3))
+    want = -torch.distributions.Normal(mean, (0.5 * log_var).exp()).log_prob(y).mean()
+    assert torch.allclose(mb.gaussian_nll(mean, log_var, y), want)
+    shared = torch.randn(3, generator=g, dtype=torch.float64)  # one log σ² per dimension, broadcast
+    want = -torch.distributions.Normal(mean, (0.5 * shared).exp()).log_prob(y).mean()
+    assert torch.allclose(mb.gaussian_nll(mean, shared, y), want)
+
+
+def test_bounded_log_var_stays_inside_its_bounds_and_is_monotone():
+    raw = torch.linspace(-10, 10, 1001, dtype=torch.float64)
+    lv = mb.bounded_log_var(raw, -3.0, 0.5)
+    assert (lv > -3.0).all() and (lv < 0.5 + math.log1p(math.exp(-3.5))).all() and (torch.diff(lv) > 0).all()
+    assert float(lv[0]) < -2.99 and float(lv[-1]) > 0.5  # saturates at the bounds (the upper one overshot a little)
+
+
+def _zero_pe(K: int, logvar_raw: float = 0.0):
+    params = [torch.zeros_like(p).double() for p in mb.init_ensemble(K, 4, 6, (8,))]
+    params[-1][..., 3:] = logvar_raw  # the raw log-variance output
+    return params
+
+
+def test_pets_return_samples_with_the_heads_variance():
+    """Zero network, only θ̇ moves with σ_Δ = 1: after one step θ̇ ~ N(θ̇_0, exp(v)); E r(s_1) = -0.1 (θ̇_0² + e^v)."""
+    stats = (torch.zeros(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64), torch.zeros(3, dtype=torch.float64),
+             torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64))
+    v = float(mb.bounded_log_var(torch.tensor(0.0)))
+    obs0, actions = torch.tensor([[1.0, 0.0, 2.0]], dtype=torch.float64), torch.zeros(1, 2, 1, dtype=torch.float64)
+    for prop in ["ts_inf", "ts1"]:
+        R = mb.pets_return(_zero_pe(3), stats, obs0, actions, n_particles=10_000, propagation=prop,
+                           generator=torch.Generator().manual_seed(0))
+        assert R.shape == (30_000, 1)
+        exact = -0.1 * 4 - 0.1 * (4 + math.exp(v))
+        assert abs(float(R.mean()) - exact) < 3 * float(R.std()) / math.sqrt(R.numel())
+
+
+def test_ts_inf_keeps_members_and_ts1_mixes_them():
+    """Two members that differ only in their mean: +1 or -1 per step on θ̇ (normalised, σ_Δ = 1, tiny noise).
+    TS∞: a particle's θ̇ after t steps is ±t; TS1: a random walk, mostly in between."""
+    params = _zero_pe(2, logvar_raw=-50.0)  # log σ² at its lower bound -3: noise std e^-1.5 ≈ 0.22 per step
+    params[-1][0, 0, 2], params[-1][1, 0, 2] = 1.0, -1.0
+    stats = (torch.zeros(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64), torch.zeros(3, dtype=torch.float64),
+             torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64))
+    obs0, actions = torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64), torch.zeros(1, 5, 1, dtype=torch.float64)
+    g = torch.Generator().manual_seed(1)
+    e_v = math.exp(float(mb.bounded_log_var(torch.tensor(-50.0))))  # the noise variance per step
+    # TS∞: θ̇_t = ±t + noise, E Σ_{t<5} θ̇_t² = Σ (t² + t e^v); TS1: a ±1 random walk, E Σ θ̇_t² = Σ t (1 + e^v)
+    for prop, exact in [("ts_inf", -0.1 * (30 + 10 * e_v)), ("ts1", -0.1 * 10 * (1 + e_v))]:
+        R = mb.pets_return(params, stats, obs0, actions, n_particles=2000, propagation=prop, generator=g)
+        assert abs(float(R.mean()) - exact) < 4 * float(R.std()) / math.sqrt(R.numel()), (prop, float(R.mean()), exact)
+
+
+def test_true_return_equals_gymnasium_rewards():
+    env = gym.make("Pendulum-v1")
+    obs, _ = env.reset(seed=4)
+    actions = np.random.default_rng(0).uniform(-2, 2, (12, 1)).astype(np.float32)
+    total = 0.0
+    for a in actions:
+        _, r, *_ = env.step(a)
+        total += r
+    got = mb.true_return(torch.as_tensor(obs[None], dtype=torch.float64), torch.as_tensor(actions[None], dtype=torch.float64))
+    assert got.shape == (1, 1) and math.isclose(float(got), total, rel_tol=1e-4)
+
+
+def test_system_identification_recovers_pendulum_constants_and_predicts_gymnasium():
+    from rlcourse_utils.algos import mbrl
+    o, a, o2 = mbrl.random_data(200, seed=2, at_rest=False)
+    coef = mb.fit_pendulum_physics(o[:5], a[:5], o2[:5])
+    np.testing.assert_allclose(coef, [15.0, 3.0], atol=1e-3)
+    pred = mb.pendulum_physics_step(o.astype(np.float64), a, np.array([15.0, 3.0]))
+    np.testing.assert_allclose(pred, o2, atol=1e-5)  # the identified model is gymnasium's step
+    assert mb.unexplained_variance(pred, o, o2) < 1e-9
+    mean_change = o + (o2 - o).mean(0)
+    assert math.isclose(mb.unexplained_variance(mean_change, o, o2), 1.0, rel_tol=1e-6)
+    lin = mb.fit_pendulum_physics(o, a, o2, small_angle=True)
+    assert mb.unexplained_variance(mb.pendulum_physics_step(o, a, lin, small_angle=True), o, o2) > 0.1

@@ -1,22 +1,25 @@
-"""Model-based RL by planning through a learned ensemble on Pendulum-v1: versions 0.5, 1.0 and 1.5.
+"""Model-based RL by planning through a learned ensemble on Pendulum-v1: versions 0.5, 1.0 and 1.5, and PETS.
 
     0. run a random policy for ``n_random_steps``: D = {(s, a, s')}
     repeat ``n_iters`` times:
-      1. fit the ensemble f_θ1..f_θK to D (each member on its own bootstrap resample),
-         least squares on normalised deltas (``loss_fn``)
-      2. run the planner for ``episodes_per_iter`` episodes in the real environment:
-           version 0.5 / 1.0: plan H actions, execute all of them open loop, plan again
-           version 1.5:       plan H actions, execute only the first, replan at every step (MPC)
-      3. version 1.0 / 1.5: D ← D ∪ {the new transitions}   (version 0.5 never adds data)
+      1. fit the ensemble f_θ1..f_θK to D (each member on its own bootstrap resample): least squares on
+         normalised deltas (deterministic members), or the Gaussian NLL (probabilistic members, PETS)
+      2. run the planner (CEM through the ensemble) for ``n_envs`` episodes in the real environment:
+           version 0.5 / 1.0:      plan H actions, execute all of them open loop, plan again
+           version 0.5+mpc / 1.5:  plan H actions, execute only the first, replan at every step (MPC)
+      3. version 1.0 / 1.5: D ← D ∪ {the new transitions}   (versions 0.5 and 0.5+mpc never add data)
 
 Before each refit, the model's one-step error on the transitions the planner just visited is
 compared with its error on its own training data: the distribution mismatch p_πf(s_t) ≠ p_π0(s_t).
 The reward is Pendulum-v1's known r(s, a) (``model_based.pendulum_reward``); only the dynamics are learned.
+``true_model_episodes`` runs the same planner through the *true* dynamics: the control arm that
+separates model error from open-loop execution.
 
 Lecture 8 §versions 0.5, 1.0, 1.5, §model uncertainty (Nagabandi et al. 2018; Chua et al. 2018, PETS).
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -29,22 +32,32 @@ import torch.nn.functional as F
 from rlcourse_utils import model_based as mb
 
 LossFn = Callable[..., torch.Tensor]  # normalised_delta_loss(pred, obs, next_obs, delta_mean, delta_std)
+ReturnFn = Callable[[tuple, tuple, torch.Tensor, torch.Tensor], torch.Tensor]  # ensemble_return's signature
+VERSIONS = ("0.5", "0.5+mpc", "1.0", "1.5")
 
 
 @dataclass(frozen=True)
 class Config:
-    """Settings of the model-based loop. The defaults (version 1.5, 400 random + 4 rounds × 800 MPC steps = 3,600
-    real steps) gave round returns [-665, -191, -222, -220], [-1011, -188, -322, -161], [-1010, -190, -221, -156]
-    for seeds 0, 1, 2; a random policy scores about -1,200. About 15-20 s of CPU per seed, nearly all planning."""
+    """Settings of the model-based loop. The defaults (version 1.5, deterministic ensemble, 400 random + 3 rounds
+    × 800 MPC steps = 2,800 real steps) take about 5 s of CPU per seed, nearly all planning; a random policy
+    scores about -1,200."""
 
     version: str = "1.5"
-    """"0.5": random data only, open-loop plans; "1.0": + aggregate the planner's data; "1.5": + replan every step."""
+    """"0.5": random data only, open-loop plans; "0.5+mpc": random data only, replan every step;
+    "1.0": + aggregate the planner's data, open loop; "1.5": aggregate and replan every step."""
+    model: str = "deterministic"
+    """"deterministic": members predict δ (least squares); "probabilistic": members predict a Gaussian over δ
+    (Gaussian NLL) and plans are scored by trajectory sampling (PETS)."""
+    propagation: str = "ts_inf"
+    """PETS only: "ts_inf" (a particle keeps its member) or "ts1" (a new member every step)."""
+    n_particles: int = 1
+    """PETS only: particles per member and candidate (K·P particles per candidate; PETS uses 20 in all)."""
     n_random_steps: int = 400
     """Real steps of the uniform-random policy that seed D (multiples of 200, Pendulum's episode length)."""
     random_at_rest: bool = True
     """Random episodes start hanging at rest (as a real robot would), so D never sees the pendulum upright;
     False: Pendulum-v1's own uniform start. The planner's episodes always use Pendulum-v1's start."""
-    n_iters: int = 4
+    n_iters: int = 3
     """Fit / run-planner rounds."""
     n_envs: int = 4
     """Episodes run side by side per round (planned in one batch); each round costs n_envs × 200 real steps."""
@@ -59,7 +72,7 @@ class Config:
     batch_size: int = 128
     """Transitions per member per gradient step."""
     planner: str = "cem"
-    """"cem" or "random" (random shooting, which returns only a first action: MPC, version 1.5, only)."""
+    """"cem" or "random" (random shooting, which returns only a first action: MPC versions only)."""
     horizon: int = 15
     """Planning horizon H; Pendulum needs ≈ 10-30 to see the swing-up pay off."""
     n_candidates: int = 64
@@ -76,9 +89,19 @@ class Config:
     """Stop once a round's mean episode return reaches this (None: run all rounds)."""
 
     @property
+    def mpc(self) -> bool:
+        """Replan at every step (versions 0.5+mpc and 1.5) rather than every H steps."""
+        return self.version in ("0.5+mpc", "1.5")
+
+    @property
+    def aggregate(self) -> bool:
+        """Add the planner's transitions to D and refit (versions 1.0 and 1.5)."""
+        return self.version in ("1.0", "1.5")
+
+    @property
     def replan_every(self) -> int:
-        """1 for MPC (version 1.5), H (open loop within each plan) for versions 0.5 and 1.0."""
-        return 1 if self.version == "1.5" else self.horizon
+        """1 for MPC, H (open loop within each plan) otherwise."""
+        return 1 if self.mpc else self.horizon
 
 
 @dataclass(frozen=True)
@@ -89,6 +112,8 @@ class Result:
     """(R,) real environment steps used by the end of each round (random data included)."""
     mean_return: np.ndarray
     """(R,) mean return of the round's ``n_envs`` planner episodes."""
+    episode_returns: np.ndarray
+    """(R, n_envs) every planner episode's return."""
     train_error: np.ndarray
     """(R,) model's one-step error (normalised-delta MSE, ensemble mean) on its training data."""
     onpolicy_error: np.ndarray
@@ -161,26 +186,67 @@ def fit_ensemble(params: list, optimizer, obs, action, next_obs, steps: int, bat
     return stats
 
 
-def train(cfg: Config, seed: int = 0, loss_fn: LossFn = mb.normalised_delta_loss,
-          return_fn: mb.ReturnFn = mb.ensemble_return, update_fn: mb.UpdateFn = mb.cem_update) -> Result:
+def plan_episodes(cfg: Config, score_fn: mb.ScoreFn, envs: list, reset_seed: int, gen: torch.Generator) -> tuple:
+    """One round: an episode in each env, actions from the planner through ``score_fn`` (obs0, actions) → (rows, N),
+    replanned every ``cfg.replan_every`` steps (CEM warm-started from the last plan, shifted, under MPC).
+    Returns (obs, action, next_obs, returns) as ``_run_episodes``."""
+    plan = {"mean": None}
+    low, high, H = -2.0, 2.0, cfg.horizon
+
+    def act(obs: np.ndarray, t: int) -> np.ndarray:
+        o = torch.as_tensor(obs)
+        if t % cfg.replan_every == 0:
+            if cfg.planner == "random":
+                plan["mean"] = mb.random_shooting(score_fn, o, 1, cfg.n_candidates, H, low, high, gen)[:, None]
+            else:
+                init = None
+                if plan["mean"] is not None and cfg.mpc:  # warm start: shift last plan by one
+                    init = torch.cat([plan["mean"][:, 1:], torch.zeros_like(plan["mean"][:, :1])], 1)
+                plan["mean"] = mb.cem_plan(score_fn, o, 1, cfg.n_candidates, H, low, high, cfg.cem_iters,
+                                           cfg.n_elite, cfg.alpha, init, gen)
+        return plan["mean"][:, t % cfg.replan_every].numpy().astype(np.float32)
+
+    return _run_episodes(envs, reset_seed, act)
+
+
+def _reset_seed(seed: int, it: int) -> int:
+    return 10_000 * seed + 1000 + 100 * it  # round it of seed: the same start states for every arm
+
+
+def true_model_episodes(cfg: Config, seed: int = 0, it: int = 0) -> np.ndarray:
+    """The same planner (CEM, open loop or MPC as ``cfg.mpc``) through Pendulum-v1's true dynamics, from the
+    start states of round ``it`` of ``train(cfg, seed)``: no model error at all. Returns (n_envs,) episode returns."""
+    gen = torch.Generator().manual_seed(seed)
+    envs = [gym.make("Pendulum-v1") for _ in range(cfg.n_envs)]
+    return plan_episodes(cfg, mb.true_return, envs, _reset_seed(seed, it), gen)[3]
+
+
+def train(cfg: Config, seed: int = 0, loss_fn: LossFn | None = None, return_fn: ReturnFn | None = None) -> Result:
     """Run model-based RL version ``cfg.version`` on Pendulum-v1; the curve is against real env steps.
 
     Args:
-        loss_fn: the dynamics loss on normalised deltas.  return_fn: (K, N) ensemble returns of
-            action sequences.  update_fn: the CEM refit (unused by random shooting).
+        loss_fn: the dynamics loss (default: ``normalised_delta_loss``, or ``pets_loss`` for a probabilistic model).
+        return_fn: (K, N) ensemble returns of action sequences (default ``ensemble_return``; a probabilistic model
+            uses ``pets_return`` with ``cfg.n_particles`` and ``cfg.propagation``).
     """
-    if cfg.planner == "random" and cfg.replan_every != 1:
-        raise ValueError("random shooting picks a first action only: use it with version 1.5 (MPC)")
+    if cfg.version not in VERSIONS or cfg.model not in ("deterministic", "probabilistic"):
+        raise ValueError(f"unknown version {cfg.version!r} or model {cfg.model!r}")
+    if cfg.planner == "random" and not cfg.mpc:
+        raise ValueError("random shooting picks a first action only: use it with an MPC version (0.5+mpc or 1.5)")
     start = time.perf_counter()
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    low, high, H = -2.0, 2.0, cfg.horizon
+    pets = cfg.model == "probabilistic"
+    loss_fn = loss_fn or (mb.pets_loss if pets else mb.normalised_delta_loss)
+    if return_fn is None:
+        return_fn = (functools.partial(mb.pets_return, n_particles=cfg.n_particles, propagation=cfg.propagation,
+                                       generator=gen) if pets else mb.ensemble_return)
 
     # 0. random data: n_random_steps // 200 episodes side by side
     data = [[x] for x in random_data(cfg.n_random_steps, seed, cfg.random_at_rest)]
     steps = len(data[0][0])
     envs = [gym.make("Pendulum-v1") for _ in range(cfg.n_envs)]
-    params = mb.init_ensemble(cfg.ensemble_size, 4, 3, cfg.hidden, gen)
+    params = mb.init_ensemble(cfg.ensemble_size, 4, 6 if pets else 3, cfg.hidden, gen)
     optimizer = torch.optim.Adam(params, lr=cfg.lr)
     log: dict[str, list] = {k: [] for k in ("steps", "ret", "train", "onpol", "visited")}
     for it in range(cfg.n_iters):
@@ -188,46 +254,57 @@ def train(cfg: Config, seed: int = 0, loss_fn: LossFn = mb.normalised_delta_loss
             break
         # 1. fit the ensemble to D (a longer first fit, warm starts afterwards)
         D = [np.concatenate(x) for x in data]
-        if it == 0 or cfg.version != "0.5":  # version 0.5 fits once, on the random data only
+        if it == 0 or cfg.aggregate:  # versions 0.5 and 0.5+mpc fit once, on the random data only
             stats = fit_ensemble(params, optimizer, *D, cfg.fit_steps * (3 if it == 0 else 1), cfg.batch_size,
                                  gen, loss_fn)
         detached = [p.detach() for p in params]
 
         # 2. run the planner in the real environment
-        plan = {"mean": None}
-
-        def act(obs: np.ndarray, t: int) -> np.ndarray:
-            o = torch.as_tensor(obs)
-            if t % cfg.replan_every == 0:
-                if cfg.planner == "random":
-                    plan["mean"] = mb.random_shooting(detached, stats, o, cfg.n_candidates, H, low, high, gen,
-                                                      return_fn)[:, None]  # (M, 1, A): executed at once
-                else:
-                    init = None
-                    if plan["mean"] is not None and cfg.replan_every == 1:  # warm start: shift last plan by one
-                        init = torch.cat([plan["mean"][:, 1:], torch.zeros_like(plan["mean"][:, :1])], 1)
-                    plan["mean"] = mb.cem_plan(detached, stats, o, cfg.n_candidates, H, low, high, cfg.cem_iters,
-                                               cfg.n_elite, cfg.alpha, init, gen, return_fn, update_fn)
-            return plan["mean"][:, t % cfg.replan_every].numpy().astype(np.float32)
-
-        o, a, o2, returns = _run_episodes(envs, 10_000 * seed + 1000 + 100 * it, act)
+        score_fn = functools.partial(return_fn, detached, stats)  # (obs0, actions) → (rows, N)
+        o, a, o2, returns = plan_episodes(cfg, score_fn, envs, _reset_seed(seed, it), gen)
         steps += len(o)
         log["train"].append(model_error(detached, stats, *D))
         log["onpol"].append(model_error(detached, stats, o, a, o2))  # the mismatch, before D grows
         log["steps"].append(steps)
-        log["ret"].append(float(returns.mean()))
+        log["ret"].append(returns)
         log["visited"].append(o)
 
         # 3. aggregate (versions 1.0 and 1.5 only)
-        if cfg.version != "0.5":
+        if cfg.aggregate:
             for lst, x in zip(data, (o, a, o2)):
                 lst.append(x)
-        if cfg.stop_at is not None and log["ret"][-1] >= cfg.stop_at:
+        if cfg.stop_at is not None and returns.mean() >= cfg.stop_at:
             break
     arr = lambda k: np.asarray(log[k])  # noqa: E731
-    return Result(arr("steps"), arr("ret"), arr("train"), arr("onpol"), log["visited"],
+    return Result(arr("steps"), arr("ret").mean(1), arr("ret"), arr("train"), arr("onpol"), log["visited"],
                   tuple(np.concatenate(x) for x in data), [p.detach() for p in params], stats,
                   time.perf_counter() - start)
+
+
+def sysid_vs_mlp(train_data: tuple, tests: dict, sizes: list[int], seed: int = 0, fit_steps: int = 500,
+                 hidden: tuple[int, ...] = (32, 32)) -> dict:
+    """Prediction error (``mb.unexplained_variance``) against the amount of data n, for three models fitted on the
+    same n random transitions of ``train_data``: the pendulum's equation with its 2 parameters least-squares fitted
+    ("physics"), the misspecified small-angle equation ("small-angle physics"), and a general MLP on normalised
+    deltas ("MLP", ~1,300 parameters). ``tests``: name → (obs, action, next_obs).
+    Returns {"coef": (len(sizes), 2), name: {model: (len(sizes),) errors}}. Lecture 8 §version 0.5."""
+    rng, gen = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
+    out = {"coef": []} | {k: {"physics": [], "small-angle physics": [], "MLP": []} for k in tests}
+    for n in sizes:
+        idx = rng.permutation(len(train_data[0]))[:n]  # n transitions drawn from the pool
+        o, a, o2 = (x[idx] for x in train_data)
+        coef, coef_lin = mb.fit_pendulum_physics(o, a, o2), mb.fit_pendulum_physics(o, a, o2, small_angle=True)
+        params = mb.init_ensemble(1, 4, 3, hidden, gen)
+        stats = fit_ensemble(params, torch.optim.Adam(params, lr=3e-3), o, a, o2, fit_steps, min(128, n), gen)
+        out["coef"].append(coef)
+        for k, (to, ta, to2) in tests.items():
+            with torch.no_grad():
+                mlp = mb.predict_next_obs([p.detach() for p in params], stats, torch.as_tensor(to), torch.as_tensor(ta))[0]
+            out[k]["physics"].append(mb.unexplained_variance(mb.pendulum_physics_step(to, ta, coef), to, to2))
+            out[k]["small-angle physics"].append(
+                mb.unexplained_variance(mb.pendulum_physics_step(to, ta, coef_lin, small_angle=True), to, to2))
+            out[k]["MLP"].append(mb.unexplained_variance(mlp.numpy(), to, to2))
+    return {"coef": np.asarray(out.pop("coef"))} | {k: {m: np.asarray(v) for m, v in d.items()} for k, d in out.items()}
 
 
 # ---------------------------------------------------------------- latent-space model from images (Lecture 8 §images)
@@ -263,48 +340,107 @@ def image_transitions(n_episodes: int, seed: int, size: int = 16) -> dict[str, n
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
+def _mlp(i: int, o: int, hidden: int) -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Linear(i, hidden), torch.nn.ELU(), torch.nn.Linear(hidden, o))
+
+
 class LatentModel(torch.nn.Module):
-    """Encoder q(z | o), latent dynamics z' = z + g(z, a), reward r(z, a) and decoder p(x | z), all small MLPs."""
+    """Encoder z = g_ψ(o), latent dynamics ẑ' = z + f(z, a), reward r(z, a) and decoder p(x | z), all small MLPs."""
 
     def __init__(self, size: int = 16, z_dim: int = 4, hidden: int = 64):
         super().__init__()
-        mlp = lambda i, o: torch.nn.Sequential(torch.nn.Linear(i, hidden), torch.nn.ELU(), torch.nn.Linear(hidden, o))  # noqa: E731
-        self.encoder, self.decoder = mlp(2 * size * size, z_dim), mlp(z_dim, size * size)
-        self.dynamics, self.reward = mlp(z_dim + 1, z_dim), mlp(z_dim + 1, 1)
+        self.encoder, self.decoder = _mlp(2 * size * size, z_dim, hidden), _mlp(z_dim, size * size, hidden)
+        self.dynamics, self.reward = _mlp(z_dim + 1, z_dim, hidden), _mlp(z_dim + 1, 1, hidden)
         self.size = size
 
     def encode(self, obs: torch.Tensor) -> torch.Tensor:
         return self.encoder(obs.flatten(1))  # (B, z_dim)
 
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z).view(-1, self.size, self.size)  # (B, size, size)
+
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.decoder(z)).view(-1, self.size, self.size)  # (B, size, size)
+        return torch.sigmoid(self.decode_logits(z))
 
     def step(self, z: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(ẑ', r̂) for (B, z_dim) latents and (B, 1) actions."""
         za = torch.cat([z, action / 2], -1)
         return z + self.dynamics(za), self.reward(za)[:, 0]
 
+    def loss(self, obs: torch.Tensor, action: torch.Tensor, reward: torch.Tensor, next_obs: torch.Tensor) -> tuple:
+        """The notes' latent objective (Lecture 8 §latent space models), as three negative log-likelihoods:
 
-def train_latent(data: dict, steps: int = 800, batch_size: int = 64, lr: float = 3e-3, seed: int = 0,
-                 reward_scale: float = 0.1) -> tuple[LatentModel, np.ndarray]:
-    """Fit the latent model on (o_t, a_t, r_t, x_{t+1}): reconstruct x_t from z_t, predict x_{t+1} by decoding
-    ẑ_{t+1} = z_t + g(z_t, a_t), and r_t from (z_t, a_t). Returns the model and its loss history."""
+            -log p(o_t | g(o_t))              reconstruction: Bernoulli pixels of the current frame x_t
+            -log p(g(o_{t+1}) | g(o_t), a_t)  latent dynamics: a unit Gaussian around ẑ_{t+1} → squared error
+            -log p(r_t | g(o_t), a_t)         reward: a unit Gaussian → squared error
+
+        obs, next_obs (B, 2, size, size) (two frames each), action (B, 1), reward (B,). Returns the three terms."""
+        z, z_target = self.encode(obs), self.encode(next_obs)
+        z_next, r_hat = self.step(z, action)
+        recon = F.binary_cross_entropy_with_logits(self.decode_logits(z), obs[:, 1])
+        return recon, ((z_next - z_target) ** 2).sum(-1).mean(), ((r_hat - reward) ** 2).mean()
+
+    def predict_frames(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Open-loop prediction: encode o_0 once, roll the latent dynamics, decode.  (B, 2, s, s), (B, H, 1) → (B, H, s, s)."""
+        z, frames = self.encode(obs), []
+        for t in range(actions.shape[1]):
+            z, _ = self.step(z, actions[:, t])
+            frames.append(self.decode(z))
+        return torch.stack(frames, 1)
+
+
+class PixelModel(torch.nn.Module):
+    """A model in observation space: p(x_{t+1} | o_t, a_t), Bernoulli pixels from an MLP on (x_{t-1}, x_t, a_t)."""
+
+    def __init__(self, size: int = 16, hidden: int = 64):
+        super().__init__()
+        self.net, self.size = _mlp(2 * size * size + 1, size * size, hidden), size
+
+    def logits(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([obs.flatten(1), action / 2], -1)).view(-1, self.size, self.size)
+
+    def loss(self, obs: torch.Tensor, action: torch.Tensor, reward: torch.Tensor, next_obs: torch.Tensor) -> tuple:
+        """-log p(x_{t+1} | o_t, a_t) (one term; the reward would need a model of its own)."""
+        return (F.binary_cross_entropy_with_logits(self.logits(obs, action), next_obs[:, 1]),)
+
+    def predict_frames(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Open-loop prediction, feeding predicted frames back in.  (B, 2, s, s), (B, H, 1) → (B, H, s, s)."""
+        prev, cur, frames = obs[:, 0], obs[:, 1], []
+        for t in range(actions.shape[1]):
+            nxt = torch.sigmoid(self.logits(torch.stack([prev, cur], 1), actions[:, t]))
+            frames.append(nxt)
+            prev, cur = cur, nxt
+        return torch.stack(frames, 1)
+
+
+def train_image_model(model: torch.nn.Module, data: dict, steps: int = 800, batch_size: int = 64, lr: float = 3e-3,
+                      seed: int = 0, reward_scale: float = 0.1) -> np.ndarray:
+    """Adam on the sum of ``model.loss`` terms over transitions (o_t, a_t, r_t, o_{t+1}), o_{t+1} = (x_t, x_{t+1});
+    rewards scaled by ``reward_scale``. Returns the (steps, n_terms) history of each term."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     obs, act = torch.as_tensor(data["obs"]), torch.as_tensor(data["action"])
-    rew, nxt = torch.as_tensor(data["reward"]) * reward_scale, torch.as_tensor(data["next_frame"])
-    model = LatentModel(obs.shape[-1])
+    rew = torch.as_tensor(data["reward"]) * reward_scale
+    nxt = torch.stack([obs[:, 1], torch.as_tensor(data["next_frame"])], 1)  # o_{t+1} = (x_t, x_{t+1})
     opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
-    history = np.zeros(steps)
+    history = []
     for i in range(steps):
         idx = torch.randint(len(obs), (batch_size,), generator=gen)
-        z = model.encode(obs[idx])
-        z_next, r_hat = model.step(z, act[idx])
-        loss = (F.binary_cross_entropy(model.decode(z), obs[idx, 1])  # reconstruction of x_t: -log p(x_t | z_t)
-                + F.binary_cross_entropy(model.decode(z_next), nxt[idx])  # prediction: -log p(x_{t+1} | ẑ_{t+1})
-                + F.mse_loss(r_hat, rew[idx]))
+        terms = model.loss(obs[idx], act[idx], rew[idx], nxt[idx])
         opt.zero_grad()
-        loss.backward()
+        sum(terms).backward()
         opt.step()
-        history[i] = loss.item()
-    return model, history
+        history.append([float(x.detach()) for x in terms])
+    return np.asarray(history)
+
+
+def open_loop_frames(data: dict, horizon: int) -> tuple[np.ndarray, ...]:
+    """Windows for k-step prediction from image data, every window inside one episode: o_t (B, 2, s, s),
+    a_{t..t+H-1} (B, H, 1), x_{t+1..t+H} (B, H, s, s) and the observations o_{t+1..t+H} (B, H, 2, s, s)."""
+    ep, idx = data["episode"], []
+    for t in range(len(ep) - horizon):
+        if ep[t] == ep[t + horizon]:
+            idx.append(t)
+    idx = np.asarray(idx)
+    win = idx[:, None] + np.arange(horizon)  # (B, H)
+    return data["obs"][idx], data["action"][win], data["next_frame"][win], data["obs"][win + 1]

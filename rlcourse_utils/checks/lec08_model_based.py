@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from rlcourse_utils import model_based as mb
@@ -33,8 +34,13 @@ def delta_public() -> list[Case]:
     ]
 
 
-def delta_hidden() -> list[Case]:
-    g, cases = torch.Generator().manual_seed(800), []
+def _torch_gen(rng: np.random.Generator) -> torch.Generator:
+    """A torch generator seeded from the grader's generator (so hidden inputs depend on the instructor's secret)."""
+    return torch.Generator().manual_seed(int(rng.integers(2 ** 62)))
+
+
+def delta_hidden(rng: np.random.Generator) -> list[Case]:
+    g, cases = _torch_gen(rng), []
     for shape in [(5, 3), (4, 7, 3), (1, 1), (2, 3, 6, 2)]:
         D = shape[-1]
         obs = _randn(g, *shape, scale=3.0)
@@ -94,8 +100,8 @@ def ret_public() -> list[Case]:
     ]
 
 
-def ret_hidden() -> list[Case]:
-    g, cases = torch.Generator().manual_seed(802), []
+def ret_hidden(rng: np.random.Generator) -> list[Case]:
+    g, cases = _torch_gen(rng), []
     for K, N, H, sizes in [(5, 7, 6, (4, 16, 16, 3)), (1, 3, 4, (4, 8, 3)), (2, 1, 10, (4, 5, 5, 5, 3)),
                            (4, 6, 1, (4, 3)), (3, 5, 8, (4, 12, 12, 3))]:
         obs0 = _obs((torch.rand(N, generator=g) * 6.28 - 3.14).tolist(), (torch.randn(N, generator=g) * 3).tolist())
@@ -105,32 +111,42 @@ def ret_hidden() -> list[Case]:
     return cases
 
 
-# ---------------------------------------------------------------- L08_cem_update
+# ---------------------------------------------------------------- L08_gaussian_nll
 
-def cem_public() -> list[Case]:
+HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)  # 0.9189
+
+
+def nll_public() -> list[Case]:
     g = torch.Generator().manual_seed(803)
-    acts = t([[[0.0]], [[1.0]], [[2.0]], [[3.0]]])  # (N=4, H=1, A=1)
-    rets = t([0.0, 3.0, 1.0, 2.0])
     return [
-        Case((acts, rets, 2, t([[0.0]]), t([[1.0]]), 0.0),
-             "elites = the 2 highest returns (3 and 2) = actions 1 and 3: mean 2, std 1 (population std)"),
-        Case((acts, rets, 2, t([[4.0]]), t([[3.0]]), 0.5),
-             "α = 0.5 keeps half of the old (μ, σ) = (4, 3): mean 0.5·4 + 0.5·2 = 3, std 0.5·3 + 0.5·1 = 2"),
-        Case((acts, rets, 1, t([[0.0]]), t([[1.0]]), 0.0), "one elite (action 1): mean 1, std 0"),
-        Case((acts, t([-5.0, -1.0, -2.0, -9.0]), 3, t([[0.0]]), t([[1.0]]), 0.0),
-             "negative returns (Pendulum's are): the best are -1, -2, -5 = actions 1, 2, 0: mean 1, std √(2/3)"),
-        Case((_randn(g, 6, 3, 2), _randn(g, 6), 3, _randn(g, 3, 2), _randn(g, 3, 2).abs(), 0.1),
-             "N = 6 sequences of H = 3 two-dimensional actions: statistics per (t, dim) over the elites"),
+        Case((t([0.0], True), t([0.0], True), t([0.0])),
+             f"y = μ, σ² = 1: only the constant ½ log 2π = {HALF_LOG_2PI:.4f} is left"),
+        Case((t([1.0], True), t([0.0], True), t([3.0])),
+             f"y - μ = 2, σ² = 1: ½ (4 + 0 + log 2π) = {2 + HALF_LOG_2PI:.4f}"),
+        Case((t([0.0], True), t([1.0], True), t([0.0])),
+             f"y = μ, log σ² = 1: a wider Gaussian pays + ½ log σ² even without error: ½ (0 + 1 + log 2π) = "
+             f"{0.5 + HALF_LOG_2PI:.4f}"),
+        Case((t([1.0], True), t([math.log(4.0)], True), t([3.0])),
+             f"y - μ = 2, log σ² = log 4 (σ² = 4, σ = 2): ½ (4/4 + log 4 + log 2π) = "
+             f"{0.5 + math.log(2.0) + HALF_LOG_2PI:.4f} (divide by the variance σ², not by σ, nor multiply)"),
+        Case((t([0.0, 0.0], True), t([-2.0, 1.0], True), t([0.5, 0.5])),
+             f"two entries, log σ² = -2 and 1: the mean of ½ (0.25 e² - 2 + log 2π) and ½ (0.25 e⁻¹ + 1 + log 2π) = "
+             f"{0.25 * (0.25 * math.e ** 2 - 2 + 0.25 / math.e + 1) + HALF_LOG_2PI:.4f}, not their sum"),
+        Case((_randn(g, 2, 3, 2, grad=True), _randn(g, 2, 3, 2, scale=0.5, grad=True), _randn(g, 2, 3, 2)),
+             "a (K=2, B=3, D=2) batch: the mean over every entry (12); gradients in μ and log σ²"),
+        Case((_randn(g, 5, 3, grad=True), _randn(g, 3, scale=0.5, grad=True), _randn(g, 5, 3)),
+             "log σ² of shape (D,) shared by the batch (5, D): the arguments broadcast"),
     ]
 
 
-def cem_hidden() -> list[Case]:
-    g, cases = torch.Generator().manual_seed(804), []
-    for lead, N, H, A, E, alpha in [((), 10, 4, 1, 3, 0.1), ((2,), 8, 5, 2, 2, 0.25), ((), 5, 1, 3, 5, 0.0),
-                                    ((3,), 12, 2, 1, 4, 0.5), ((), 20, 6, 1, 1, 0.3)]:
-        cases.append(Case((_randn(g, *lead, N, H, A), _randn(g, *lead, N, scale=50.0) - 100, E,
-                           _randn(g, *lead, H, A), _randn(g, *lead, H, A).abs() + 0.1, alpha),
-                          f"random batch {lead + (N, H, A)}, {E} elites, α = {alpha}"))
+def nll_hidden(rng: np.random.Generator) -> list[Case]:
+    g, cases = _torch_gen(rng), []
+    for shape, lv_shape in [((7, 3), (7, 3)), ((4, 6, 3), (4, 6, 3)), ((1,), (1,)), ((2, 3, 5, 2), (2, 3, 5, 2)),
+                            ((8, 4), (4,)), ((5, 16, 6), (5, 16, 6))]:
+        mean = _randn(g, *shape, grad=True)
+        cases.append(Case((mean, (_randn(g, *lv_shape, scale=2.0) - 1).requires_grad_(),
+                           mean.detach() + _randn(g, *shape, scale=0.7)),
+                          f"random batch {shape}, log σ² {lv_shape}"))
     return cases
 
 
@@ -142,8 +158,8 @@ EXERCISES = [
              hint="expand obs0 to (K, N, obs_dim) and loop over t: add r(s_t, a_t) of the state *before* the step, "
                   "then x = (cat([s, a], -1) - in_mean) / in_std, h = x @ W + b with torch.relu between layers, "
                   "s = s + delta_mean + delta_std * h. Each member keeps its own s (never average across K)."),
-    Exercise("L08_cem_update", mb.cem_update, cem_public, cem_hidden, points=2,
-             hint="idx = returns.topk(n_elite, dim=-1).indices (the highest returns), gather those sequences "
-                  "(torch.take_along_dim(actions, idx[..., None, None], dim=-3)), then "
-                  "alpha * old + (1 - alpha) * elite statistic, with std(unbiased=False) over the elite axis."),
+    Exercise("L08_gaussian_nll", mb.gaussian_nll, nll_public, nll_hidden, points=2,
+             hint="0.5 * ((target - mean) ** 2 * torch.exp(-log_var) + log_var + math.log(2 * math.pi)), then "
+                  ".mean() over every entry: log_var is log σ² (the variance), and the log σ² term is what stops "
+                  "σ² from growing without bound."),
 ]
