@@ -167,17 +167,16 @@ def least_squares_projection(features: np.ndarray, weights: np.ndarray | None = 
     return Phi @ np.linalg.solve(Phi.T @ (d[:, None] * Phi), Phi.T * d)
 
 
-def state_action_visitation(P: np.ndarray, pi: np.ndarray, start: np.ndarray,
-                            terminal: np.ndarray | None = None) -> np.ndarray:
+def state_action_visitation(P: np.ndarray, pi: np.ndarray, start: np.ndarray, terminal: np.ndarray) -> np.ndarray:
     """d(s, a) ∝ π(a|s) E[number of visits to s in an episode]: the state-action distribution of the data a
     behaviour policy π collects in episodes that begin at s_0 ~ ``start`` and end on entering a ``terminal`` state.
 
-    Visits n = startᵀ (I − P_π)^{-1} over the non-terminal states (P_π restricted to them), n = 0 on terminal
-    states. P (S, A, S), pi (S, A), start (S,), terminal (S,) bool (default: none, then π must reach nowhere
-    forever, i.e. use it only with terminal states) → (S, A), summing to 1. Lecture 4 §fitted Q-iteration.
+    Visits n = startᵀ (I − P_π)^{-1} over the non-terminal states (P_π restricted to them; π must reach a
+    terminal state from every start), n = 0 on terminal states.
+    P (S, A, S), pi (S, A), start (S,), terminal (S,) bool → (S, A), summing to 1. Lecture 4 §fitted Q-iteration.
     """
     P, pi = np.asarray(P, dtype=np.float64), np.asarray(pi, dtype=np.float64)
-    keep = ~np.zeros(len(P), dtype=bool) if terminal is None else ~np.asarray(terminal, dtype=bool)
+    keep = ~np.asarray(terminal, dtype=bool)
     P_pi = np.einsum("sa,sat->st", pi, P)[np.ix_(keep, keep)]
     n = np.zeros(len(P))
     n[keep] = np.linalg.solve((np.eye(int(keep.sum())) - P_pi).T, np.asarray(start, dtype=np.float64)[keep])
