@@ -19,6 +19,10 @@ Backpropagation through a model (Lecture 9 §Backpropagate directly into the pol
 is a differentiable torch pendulum (Pendulum-v1's equations, θ = 0 upright, no clipping so gradients
 flow) and ``rollout_cost`` the cost of a linear policy u = −k·x rolled out through it.
 
+Compounding model error (Lecture 9 §Dyna-style recipe, MBPO): ``fit_linear_model`` / ``linear_model_step``
+are a learned least-squares model x' − x ≈ [x, u, 1] W, and ``branched_rollout_errors`` measures the error
+of the simulated transitions along a branch of h model steps from real states.
+
 >>> Q = np.eye(2); c = np.zeros(2); A = np.array([[1.0, 1.0]]); b = np.array([1.0])
 >>> x, lam = dual_gradient_step(Q, c, A, b, np.array([1.0]), 0.5)   # x* = −(c + Aᵀλ), C(x*) = −3
 >>> x.tolist(), lam.tolist()
