@@ -5,7 +5,8 @@
 
 Setting up means: a virtual environment in .venv/ of this repository, the pinned
 dependencies and the rlcourse_utils package installed there (editable), and a
-Jupyter kernel "Python 3.11 (rlcourse)" that runs in that environment. It is
+Jupyter kernel "Python 3.11 (rlcourse)" that runs in that environment. `test` also
+installs the instructor extra (nbgrader), whose round trip the suite proves. It is
 redone only when pyproject.toml changes. Needs nothing but Python 3.11 and git.
 Extra arguments go to JupyterLab (lab) or pytest (test).
 """
@@ -30,16 +31,18 @@ def run(*cmd: str | Path) -> None:
     subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT)
 
 
-def setup() -> None:
+def setup(extras: str = "") -> None:
     if sys.version_info[:2] != (3, 11):
         sys.exit(f"The course needs Python 3.11 (found {sys.version.split()[0]} at {sys.executable}).")
     if not PYTHON.exists():
         print(f"Creating the course's virtual environment in {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if not STAMP.exists() or STAMP.read_text() != wanted:
-        run(PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-e", ROOT)
-        STAMP.write_text(wanted)
+    # The stamp lists what is installed for this pyproject.toml: "" (the course), and the extras.
+    stamp = lambda names: hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + names.encode()).hexdigest()  # noqa: E731
+    done = STAMP.read_text().split() if STAMP.exists() else []
+    if stamp(extras) not in done:
+        run(PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-e", f"{ROOT}[{extras}]" if extras else ROOT)
+        STAMP.write_text(" ".join({stamp(""), stamp(extras)} | {d for d in done if stamp("") in done}))
     run(PYTHON, "-m", "ipykernel", "install", "--user", "--name", KERNEL_NAME, "--display-name", KERNEL_DISPLAY)
 
 
@@ -49,7 +52,7 @@ def main(argv: list[str]) -> int:
         return 2
     command, extra = argv[0], argv[1:]
     try:
-        setup()
+        setup("instructor" if command == "test" else "")
     except subprocess.CalledProcessError as err:
         print(f"Setting up failed while running: {' '.join(map(str, err.cmd))}", file=sys.stderr)
         return err.returncode or 1

@@ -52,6 +52,17 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _nbgrader(args: argparse.Namespace) -> int:
+    from rlcourse_utils import build, nbgrader_export
+
+    root = Path(args.root) if args.root else build.course_root()
+    for path in nbgrader_export.export(root, Path(args.out), args.lectures or None):
+        print(f"wrote {path}")
+    print(f"next: cd {args.out} && nbgrader generate_assignment <lecture> --create; after submissions are "
+          "collected, RLCOURSE_GRADER_SECRET=... nbgrader autograde <lecture> --create && nbgrader export")
+    return 0
+
+
 def _stub(args: argparse.Namespace) -> int:
     from rlcourse_utils import build, checks
 
@@ -100,6 +111,12 @@ def main(argv: list[str] | None = None) -> int:
                         "with your user's rights and can read your files and use the network")
     p.add_argument("--memory-mb", type=int, default=2048, help="memory limit per grading process, MiB")
     p.set_defaults(func=_grade)
+
+    p = sub.add_parser("nbgrader", help="write the lectures as an nbgrader source/ tree (hidden tests included)")
+    p.add_argument("lectures", nargs="*", help="lecture numbers (default: all), e.g. 04")
+    p.add_argument("--out", required=True, help="the nbgrader course folder to write (source/ goes inside)")
+    p.add_argument("--root", help="course repository (default: the one this package is installed from)")
+    p.set_defaults(func=_nbgrader)
 
     p = sub.add_parser("stub", help="print the exercise cell students get for an exercise id")
     p.add_argument("exercise", help="exercise id, e.g. L01_bc_loss")

@@ -8,11 +8,13 @@ Exercises are defined per lecture (``lec01_imitation.py``, ...) and collected he
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any, Callable
 
 from rlcourse_utils.checks import (lec01_imitation, lec02_policy_gradients, lec03_actor_critic,
                                    lec04_value_based, lec05_practical_q, lec06_advanced_pg,
-                                   lec07_optimal_control, lec08_model_based, lec09_model_policy)
+                                   lec07_optimal_control, lec08_model_based, lec09_model_policy,
+                                   lec10_variational)
 from rlcourse_utils.checks.core import Case, CheckResult, Exercise, run_cases, run_check
 
 EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in [*lec01_imitation.EXERCISES,
@@ -23,9 +25,11 @@ EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in [*lec01_imitation.EXERCISE
                                                        *lec06_advanced_pg.EXERCISES,
                                                        *lec07_optimal_control.EXERCISES,
                                                        *lec08_model_based.EXERCISES,
-                                                       *lec09_model_policy.EXERCISES]}
+                                                       *lec09_model_policy.EXERCISES,
+                                                       *lec10_variational.EXERCISES]}
 
-__all__ = ["EXERCISES", "Case", "CheckResult", "Exercise", "check", "get", "run_cases", "run_check", "use"]
+__all__ = ["EXERCISES", "Case", "CheckResult", "Exercise", "check", "get", "hidden_score", "run_cases", "run_check",
+           "use"]
 
 
 def get(exercise_id: str) -> Exercise:
@@ -39,6 +43,21 @@ def get(exercise_id: str) -> Exercise:
 def check(exercise_id: str, fn: Callable) -> None:
     """Run the public cases of an exercise on ``fn`` and print one line: passed, or the first failure."""
     print(run_check(get(exercise_id), fn).line)
+
+
+def hidden_score(exercise_id: str, fn: Callable, secret: str | None = None) -> float:
+    """Points earned on the hidden cases, for nbgrader's autograde (``rlcourse nbgrader`` puts this call
+    in each check cell's hidden tests): points × the fraction of hidden cases passed, which nbgrader
+    reads as the cell's partial credit. The cases are drawn with ``secret``, by default the
+    RLCOURSE_GRADER_SECRET environment variable. Prints one line; never raises."""
+    ex = get(exercise_id)
+    secret = secret if secret is not None else os.environ.get("RLCOURSE_GRADER_SECRET")
+    if not callable(fn):
+        print(f"{exercise_id}: no function to grade")
+        return 0.0
+    result = run_cases(ex, fn, ex.hidden(secret), stop_at_first_failure=False)
+    print(f"{exercise_id}: {result.n_passed}/{result.n_cases} hidden cases passed")
+    return round(ex.points * result.n_passed / max(result.n_cases, 1), 2)
 
 
 def use(exercise_id: str, fn: Callable) -> Callable:

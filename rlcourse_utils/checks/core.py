@@ -17,6 +17,7 @@ import numpy as np
 from rlcourse_utils.checks.wire import (
     CallOutcome,
     LinearThresholdPolicy,
+    MatrixOperator,
     OtherValue,
     TensorValue,
     decode,
@@ -133,6 +134,8 @@ def fmt_value(v: Any) -> str:
         return "[" + ", ".join(fmt_value(x) for x in v) + "]"
     if isinstance(v, OtherValue):
         return f"a {v.type_name} ({v.text})"
+    if isinstance(v, MatrixOperator):
+        return f"a function p ↦ A p with A = {_fmt_array(v.matrix)}"
     if isinstance(v, LinearThresholdPolicy):
         return f"expert s ↦ 1[s·{list(v.w)} + {v.b} > 0]"
     return repr(v)

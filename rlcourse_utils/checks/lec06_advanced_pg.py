@@ -17,8 +17,7 @@ from rlcourse_utils.checks import wire
 from rlcourse_utils.checks.core import Case, Exercise
 
 # A callable A must cross the wire as plain data (the grader's child rebuilds it): ``wire.MatrixOperator``.
-# Until the wire carries one, the cases that pass A as a function are left out.
-_OPERATOR = getattr(wire, "MatrixOperator", None)
+_OPERATOR = wire.MatrixOperator
 
 
 def _fn(A: torch.Tensor):
@@ -127,13 +126,12 @@ def cg_public() -> list[Case]:
         Case((A5, b5, 3, 1e-10), "5 × 5 SPD, 3 iterations: the CG iterate x_3 (not the exact solution)"),
         Case((A5, torch.zeros(5, dtype=torch.float64), 4, 1e-10), "b = 0: x = 0 at once (the residual is already 0)"),
     ]
-    if _OPERATOR is not None:
-        cases += [
-            Case((_fn(A2), b2, 2, 1e-10), "A given as a function p ↦ A p, as TRPO passes its Fisher-vector product: "
-                                         "call A(p) when A is callable (A @ p fails on a function); x = [0.0909, 0.6364]"),
-            Case((_fn(A5), _t(rng.normal(size=5), dtype=torch.float32), 10),
-                 "as TRPO calls it: cg(fvp, g, n_iters) with a function, float32 g, residual_tol left at its default"),
-        ]
+    cases += [
+        Case((_fn(A2), b2, 2, 1e-10), "A given as a function p ↦ A p, as TRPO passes its Fisher-vector product: "
+                                     "call A(p) when A is callable (A @ p fails on a function); x = [0.0909, 0.6364]"),
+        Case((_fn(A5), _t(rng.normal(size=5), dtype=torch.float32), 10),
+             "as TRPO calls it: cg(fvp, g, n_iters) with a function, float32 g, residual_tol left at its default"),
+    ]
     return cases
 
 
@@ -148,10 +146,9 @@ def cg_hidden() -> list[Case]:
     A = _spd(rng, 6, 50.0)
     cases.append(Case((A, _t(rng.normal(size=6)), 6, 1e-3), "a loose residual_tol = 1e-3 stops early"))
     cases.append(Case((A.to(torch.float32), _t(rng.normal(size=6), dtype=torch.float32), 3, 1e-10), "float32"))
-    if _OPERATOR is not None:
-        cases += [Case((_fn(_spd(rng, n, cond)), _t(rng.normal(size=n), dtype=dt), iters), f"A as a function, {n} × {n}, {dt}")
-                  for n, cond, iters, dt in [(7, 30.0, 7, torch.float64), (30, 10.0, 10, torch.float32),
-                                             (4, 1e3, 2, torch.float64)]]
+    cases += [Case((_fn(_spd(rng, n, cond)), _t(rng.normal(size=n), dtype=dt), iters), f"A as a function, {n} × {n}, {dt}")
+              for n, cond, iters, dt in [(7, 30.0, 7, torch.float64), (30, 10.0, 10, torch.float32),
+                                         (4, 1e3, 2, torch.float64)]]
     return cases
 
 

@@ -69,6 +69,27 @@ class LinearThresholdPolicy:
         return (np.asarray(states) @ np.asarray(self.w) + self.b > 0).astype(np.int64)
 
 
+@dataclass(frozen=True, eq=False)
+class MatrixOperator:
+    """A linear map p ↦ A p handed to an exercise as a function, e.g. the Fisher-vector product that
+    TRPO passes to conjugate gradient. It is plain data (the matrix), so it crosses the wire and both
+    sides rebuild the same callable; the student's function sees only a callable.
+    """
+
+    matrix: np.ndarray
+
+    def __call__(self, p: Any) -> Any:
+        torch = sys.modules.get("torch")
+        if torch is not None and isinstance(p, torch.Tensor):
+            return torch.as_tensor(self.matrix, dtype=p.dtype) @ p
+        return self.matrix @ np.asarray(p)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MatrixOperator) and np.array_equal(self.matrix, other.matrix)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 def _encode_array(a: np.ndarray) -> dict:
     if a.dtype.kind not in NUMERIC_KINDS:
         raise TypeError(f"cannot send an array of dtype {a.dtype}")
@@ -97,6 +118,8 @@ def encode(value: Any) -> Any:
         return {"__tuple__": items} if isinstance(value, tuple) else items
     if isinstance(value, LinearThresholdPolicy):
         return {"__policy__": {"w": list(value.w), "b": value.b}}
+    if isinstance(value, MatrixOperator):
+        return {"__operator__": _encode_array(np.asarray(value.matrix))}
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(value, torch.Tensor):
         try:
@@ -127,6 +150,8 @@ def decode(data: Any, as_tensors: bool = False) -> Any:
         return tuple(decode(v, as_tensors) for v in data["__tuple__"])
     if "__policy__" in data:
         return LinearThresholdPolicy(tuple(float(x) for x in data["__policy__"]["w"]), float(data["__policy__"]["b"]))
+    if "__operator__" in data:
+        return MatrixOperator(_decode_array(data["__operator__"]))
     if "__tensor__" in data:
         array = _decode_array(data["__tensor__"])
         if as_tensors:
