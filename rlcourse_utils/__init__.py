@@ -48,8 +48,9 @@ from rlcourse_utils import (  # noqa: E402
     rollouts,
     tabular_pg,
     trust_region,
+    variational,
 )
 
 __all__ = ["advantages", "algos", "checks", "control", "dp", "envs", "imitation", "model_based", "model_policy",
            "planning", "plotting", "policy_gradient", "q_learning", "replay", "returns", "rollouts",
-           "tabular_pg", "trust_region"]
+           "tabular_pg", "trust_region", "variational"]

@@ -10,9 +10,12 @@ Lecture 6: ``ppo`` (PPO), ``trpo`` (TRPO).
 Lecture 7: planners live in ``rlcourse_utils.planning`` and ``control``.
 Lecture 8: ``mbrl`` (model-based RL with a learned ensemble and MPC).
 Lecture 9: ``dyna`` (Dyna-Q and short model rollouts), ``distill`` (DAgger from an MPC expert), ``gps`` (guided policy search).
+Lecture 10: ``vae`` (a VAE on the digits), ``latent_policy`` (a conditional-VAE policy on the obstacle task).
 """
 from rlcourse_utils.algos import (actor_critic, bc, dagger, ddpg, distill, dqn, dyna, fitted_q, gps, mbrl,
                                  mixture, ppo, reinforce, tabular_q, trpo)
+from rlcourse_utils.algos import latent_policy, vae
 
 __all__ = ["actor_critic", "bc", "dagger", "ddpg", "distill", "dqn", "dyna", "fitted_q", "gps", "mbrl",
-           "mixture", "ppo", "reinforce", "tabular_q", "trpo"]
+           "mixture", "ppo", "reinforce", "tabular_q", "trpo",
+           "latent_policy", "vae"]
