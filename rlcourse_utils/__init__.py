@@ -50,7 +50,8 @@ from rlcourse_utils import (  # noqa: E402
     trust_region,
     variational,
 )
+from rlcourse_utils import soft_rl  # noqa: E402
 
 __all__ = ["advantages", "algos", "checks", "control", "dp", "envs", "imitation", "model_based", "model_policy",
            "planning", "plotting", "policy_gradient", "q_learning", "replay", "returns", "rollouts",
-           "tabular_pg", "trust_region", "variational"]
+           "tabular_pg", "trust_region", "variational", "soft_rl"]

@@ -11,11 +11,14 @@ Lecture 7: planners live in ``rlcourse_utils.planning`` and ``control``.
 Lecture 8: ``mbrl`` (model-based RL with a learned ensemble and MPC).
 Lecture 9: ``dyna`` (Dyna-Q and short model rollouts), ``distill`` (DAgger from an MPC expert), ``gps`` (guided policy search).
 Lecture 10: ``vae`` (a VAE on the digits), ``latent_policy`` (a conditional-VAE policy on the obstacle task).
+Lecture 11: ``soft_q`` (soft Q-learning against DQN on a gridworld), ``sac`` (soft actor-critic on Pendulum).
 """
 from rlcourse_utils.algos import (actor_critic, bc, dagger, ddpg, distill, dqn, dyna, fitted_q, gps, mbrl,
                                  mixture, ppo, reinforce, tabular_q, trpo)
 from rlcourse_utils.algos import latent_policy, vae
+from rlcourse_utils.algos import sac, soft_q
 
 __all__ = ["actor_critic", "bc", "dagger", "ddpg", "distill", "dqn", "dyna", "fitted_q", "gps", "mbrl",
            "mixture", "ppo", "reinforce", "tabular_q", "trpo",
-           "latent_policy", "vae"]
+           "latent_policy", "vae",
+           "sac", "soft_q"]
