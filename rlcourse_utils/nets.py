@@ -120,3 +120,17 @@ class MixturePolicy(_Normalized):
 def gaussian_policy(obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (64, 64)) -> MixturePolicy:
     """A single diagonal Gaussian π_θ(a | o) = N(μ_θ(o), diag σ²): the K = 1 mixture."""
     return MixturePolicy(obs_dim, act_dim, n_components=1, hidden=hidden)
+
+
+def polyak_average_(target: nn.Module, online: nn.Module, tau: float, polyak_fn) -> None:
+    """Update a target network in place: φ' ← polyak_fn(φ', φ, τ), e.g. τ φ + (1 - τ) φ' (Lecture 5 §target networks).
+
+    All parameters travel as one flat float32 vector (``parameters_to_vector``), so ``polyak_fn`` (a numpy function
+    of two same-shape arrays, possibly a student's) is called once per update rather than once per tensor.
+    ``target`` and ``online`` must have the same architecture.
+    """
+    with torch.no_grad():
+        flat_target = nn.utils.parameters_to_vector(target.parameters())  # (n_params,)
+        flat_online = nn.utils.parameters_to_vector(online.parameters())  # (n_params,)
+        new = np.asarray(polyak_fn(flat_target.numpy(), flat_online.numpy(), tau))
+        nn.utils.vector_to_parameters(torch.as_tensor(new, dtype=flat_target.dtype), target.parameters())

@@ -4,7 +4,7 @@ Pure functions on arrays (batch axis ``B`` first, actions ``A`` or ``act_dim`` l
 
     DQN target:         y = r + γ (1 - terminated) max_a' Q_φ'(s', a')
     double DQN target:  y = r + γ (1 - terminated) Q_φ'(s', argmax_a' Q_φ(s', a'))
-    Polyak averaging:   φ' ← τ φ + (1 - τ) φ'        (τ small, e.g. 0.005; τ = 1 is the hard update)
+    Polyak averaging:   φ' ← τ φ + (1 - τ) φ'        (τ = 1 - ρ small, e.g. 0.005; τ = 1: hard update)
     Huber loss:         ℓ_δ(x) = x²/2 if |x| ≤ δ else δ (|x| - δ/2),  x = Q_φ(s, a) - stopgrad(y)
     NAF:                Q(s, a) = -½ (a - μ(s))ᵀ P(s) (a - μ(s)) + V(s),  P = L Lᵀ,  argmax_a Q = μ(s)
 
@@ -23,6 +23,8 @@ array([5.5, 5.5])
 array([2.])
 >>> polyak_update(np.array([0.0, 10.0]), np.array([1.0, 0.0]), 0.1)
 array([0.1, 9. ])
+>>> polyak_update(np.array([1.0]), np.array([0.0]), 0.005)  # keeps ρ = 1 - τ = 0.995 of φ', not 0.999
+array([0.995])
 """
 from __future__ import annotations
 
@@ -81,8 +83,8 @@ def polyak_update(target_params: np.ndarray, online_params: np.ndarray, tau: flo
     """Polyak averaging of the target network: φ' ← τ φ + (1 - τ) φ'.
 
     τ = 1 copies the online weights (the hard update of DQN); small τ (0.005) lets φ' trail φ with a
-    time constant of about 1/τ updates. (The notes write the same rule as φ' ← ρ φ' + (1 - ρ) φ with
-    ρ = 1 - τ = 0.999.) Lecture 5 §target networks.
+    time constant of about 1/τ updates. (The notes write the same rule as φ' ← ρ φ' + (1 - ρ) φ, so
+    ρ = 1 - τ: τ = 0.005 is ρ = 0.995.) Lecture 5 §target networks.
 
     Args:
         target_params: array of target-network weights φ' (any shape). Not modified.

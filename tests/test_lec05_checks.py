@@ -76,6 +76,10 @@ def polyak_in_place(target_params, online_params, tau):
     return target_params
 
 
+def polyak_iterates(target_params, online_params, tau):  # loops over the first axis: a 0-d array cannot be iterated
+    return np.array([tau * o + (1 - tau) * t for t, o in zip(target_params, online_params)])
+
+
 def polyak_hard(target_params, online_params, tau):
     return online_params.copy()
 
@@ -118,6 +122,7 @@ MUTANTS = [
     ("L05_polyak_update", polyak_notes_form, "τ weighs the ONLINE"),
     ("L05_polyak_update", polyak_in_place, "in place"),
     ("L05_polyak_update", polyak_hard, "τ = 0.1"),
+    ("L05_polyak_update", polyak_iterates, "0-d arrays"),
     ("L05_huber_loss", huber_mse, "linear"),
     ("L05_huber_loss", huber_no_stop_gradient, "gradient of sum(result) with respect to `targets`"),
     ("L05_huber_loss", huber_sum, "mean over the batch"),

@@ -38,8 +38,8 @@ TARGET = -200.0   # the return this course asks of a trained Pendulum agent
 
 @dataclass(frozen=True)
 class Config:
-    """Settings of DDPG / TD3 on Pendulum-v1; with the defaults TD3 reached -200 at 7k env steps (seeds 0 and 1),
-    about 40 s each on one core."""
+    """Settings of DDPG / TD3 on Pendulum-v1; with the defaults and ``stop_at=TARGET`` TD3 reached -200 at 7k env
+    steps (seeds 0 and 1): 6,000 critic updates."""
 
     total_steps: int = 20_000
     """Environment-step budget (all envs together)."""
@@ -211,11 +211,8 @@ def train(cfg: Config = Config(), seed: int = 0,
             actor_loss.backward()
             actor_opt.step()
             # 6. Polyak averaging of both target networks
-            with torch.no_grad():
-                for net, net_t in ((actor, actor_t), (critic, critic_t)):
-                    for p, p_t in zip(net.parameters(), net_t.parameters()):
-                        new = polyak_fn(p_t.detach().numpy(), p.detach().numpy(), cfg.tau)
-                        p_t.copy_(torch.as_tensor(np.asarray(new), dtype=p_t.dtype))
+            nets.polyak_average_(actor_t, actor, cfg.tau, polyak_fn)
+            nets.polyak_average_(critic_t, critic, cfg.tau, polyak_fn)
 
         if steps >= next_eval:
             next_eval += cfg.eval_every

@@ -28,6 +28,14 @@ def _batch(rng: np.random.Generator, B: int, A: int, p_term: float = 0.2, p_trun
     return rewards, q_online, q_target, terminated, truncated
 
 
+def _loop_case(rng: np.random.Generator, double: bool, B: int = 64) -> Case:
+    """The form the DQN loop passes: float32 rewards of 1 and next-Q tables from the network, A = 2."""
+    _, qo, qt, term, trunc = _batch(rng, B, 2, p_term=0.1, p_trunc=0.05, scale=20.0)
+    r, qo, qt = np.ones(B, dtype=np.float32), qo.astype(np.float32), qt.astype(np.float32)
+    args = (r, qo, qt, term, trunc, 0.99) if double else (r, qt, term, trunc, 0.99)
+    return Case(args, f"float32 inputs as the CartPole loop passes them: B = {B}, A = 2, γ = 0.99")
+
+
 # ---------------------------------------------------------------- L05_dqn_targets
 
 def dqn_public() -> list[Case]:
@@ -44,6 +52,7 @@ def dqn_public() -> list[Case]:
         Case((np.array([0.0]), np.array([[-4.0, -2.0, -3.0]]), _b(False), _b(False), 0.5),
              "negative values: max(-4, -2, -3) = -2, y = 0.5 * (-2) = -1"),
         Case((rr, qt, term, trunc, 0.99), "a batch of B = 6 with A = 3 actions, terminations and truncations"),
+        _loop_case(np.random.default_rng(505), double=False),
     ]
 
 
@@ -57,6 +66,7 @@ def dqn_hidden() -> list[Case]:
     cases += [
         Case((r, qt, np.ones(8, dtype=bool), np.zeros(8, dtype=bool), 0.9), "every s' terminal: y = r"),
         Case((r, qt, np.zeros(8, dtype=bool), np.ones(8, dtype=bool), 0.9), "every s' truncated: all bootstrap"),
+        _loop_case(rng, double=False, B=128),
     ]
     return cases
 
@@ -76,6 +86,7 @@ def double_public() -> list[Case]:
         Case((np.array([1.0, 1.0]), np.array([[0.0, 1.0]] * 2), np.array([[3.0, 8.0]] * 2), _b(False, False),
               _b(False, True), 0.5), "s'_1 truncated (time limit): still bootstraps → [5, 5]"),
         Case((rr, qo, qt, term, trunc, 0.99), "a batch of B = 6 with A = 3 actions, terminations and truncations"),
+        _loop_case(np.random.default_rng(506), double=True),
     ]
 
 
@@ -91,6 +102,7 @@ def double_hidden() -> list[Case]:
         Case((r, qo, qt, np.ones(8, dtype=bool), np.zeros(8, dtype=bool), 0.9), "every s' terminal: y = r"),
         Case((np.zeros(2), np.array([[1.0, 1.0, 0.0], [2.0, 3.0, 3.0]]), np.array([[4.0, 6.0, 9.0], [5.0, 1.0, 2.0]]),
               _b(False, False), _b(False, False), 1.0), "ties in the online argmax go to the first maximiser"),
+        _loop_case(rng, double=True, B=128),
     ]
     return cases
 
@@ -105,6 +117,10 @@ def polyak_public() -> list[Case]:
         Case((t, o, 1.0), "τ = 1 is the hard update: φ' = φ = [1, 0]"),
         Case((t, o, 0.0), "τ = 0 leaves the target unchanged: [0, 10]"),
         Case((rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), 0.005), "a (3, 2) weight matrix, τ = 0.005"),
+        Case((np.array(5.0), np.array(1.0), 0.25), "0-d arrays (one scalar weight, as the lag plot passes): 0.25 * 1 + "
+             "0.75 * 5 = 4"),
+        Case((rng.normal(size=200).astype(np.float32), rng.normal(size=200).astype(np.float32), 0.005),
+             "a flat float32 vector of all the weights, as the DQN and TD3 loops pass it, τ = 0.005"),
     ]
 
 
@@ -112,6 +128,8 @@ def polyak_hidden() -> list[Case]:
     rng = np.random.default_rng(9503)
     return [Case((rng.normal(size=s), rng.normal(size=s), tau), f"random weights of shape {s}, τ = {tau}")
             for s, tau in [((64,), 0.01), ((4, 64), 0.5), ((2, 3, 4), 0.999), ((1,), 0.25), ((), 0.3)]] + [
+        Case((rng.normal(size=1000).astype(np.float32), rng.normal(size=1000).astype(np.float32), 0.05),
+             "a flat float32 weight vector, τ = 0.05"),
         Case((np.full((2, 2), 3.0), np.full((2, 2), -1.0), 0.75), "constant weights: 0.75 * -1 + 0.25 * 3 = 0")]
 
 
@@ -119,6 +137,10 @@ def polyak_hidden() -> list[Case]:
 
 def _t(x, grad: bool = True) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x, dtype=np.float64)).requires_grad_(grad)
+
+
+def _t32(x, grad: bool = True) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(x, dtype=np.float32)).requires_grad_(grad)
 
 
 def huber_public() -> list[Case]:
@@ -131,6 +153,8 @@ def huber_public() -> list[Case]:
         Case((_t([1.0, 5.0]), _t([4.0, 4.5]), 1.0),
              "x = [-3, 0.5]: value (2.5 + 0.125) / 2; the gradient with respect to the targets must be 0"),
         Case((_t(rng.normal(0, 3, 16)), _t(rng.normal(0, 3, 16)), 1.5), "a batch of 16, δ = 1.5"),
+        Case((_t32(rng.normal(0, 3, 64)), _t32(rng.normal(0, 3, 64), grad=False), 1.0),
+             "float32 tensors as the DQN loop passes them (Q with a gradient, targets without), B = 64"),
     ]
 
 
@@ -141,6 +165,8 @@ def huber_hidden() -> list[Case]:
     cases += [
         Case((_t([1.0, -1.0, 2.0]), _t([0.0, 0.0, 0.0]), 1.0), "|x| = δ exactly: both pieces give 0.5"),
         Case((_t([7.0, 7.0]), _t([7.0, -7.0]), 1.0), "x = 0 and x = 14"),
+        Case((_t32(rng.normal(0, 3, 128)), _t32(rng.normal(0, 3, 128), grad=False), 1.0),
+             "float32 tensors, targets without a gradient, B = 128"),
     ]
     return cases
 
