@@ -47,10 +47,38 @@ def exercise_id(cell: nbformat.NotebookNode) -> str | None:
     return cell.get("metadata", {}).get("rlcourse", {}).get("exercise")
 
 
+EXERCISE_NBGRADER = {"grade": False, "locked": False, "schema_version": 3, "solution": True}
+CHECK_NBGRADER = {"grade": True, "locked": True, "schema_version": 3, "solution": False}
+
+
+def exercise_cells(ex: Exercise) -> list[nbformat.NotebookNode]:
+    """The three cells an exercise needs in its lecture: the stub (with its metadata), the check cell
+    (nbgrader's graded cell), and a cell that takes the student's function, or the reference, onward."""
+    stub = nbformat.v4.new_code_cell(stub_source(ex))
+    stub.metadata["rlcourse"] = {"exercise": ex.id}
+    stub.metadata["nbgrader"] = dict(EXERCISE_NBGRADER, grade_id=ex.id)
+    check = nbformat.v4.new_code_cell(f"rcu.checks.check({ex.id!r}, {ex.name})".replace("'", '"'))
+    check.metadata["nbgrader"] = dict(CHECK_NBGRADER, grade_id=f"{ex.id}_check", points=ex.points)
+    use = nbformat.v4.new_code_cell(f"{ex.name} = rcu.checks.use({ex.id!r}, {ex.name})".replace("'", '"'))
+    return [stub, check, use]
+
+
+def insert_exercise(notebook: Path, ex: Exercise, after: int | None = None) -> None:
+    """Add an exercise's three cells to a lecture notebook, after cell ``after`` (default: at the end)."""
+    nb = nbformat.read(str(notebook), as_version=4)
+    if any(exercise_id(c) == ex.id for c in nb.cells):
+        raise SystemExit(f"{notebook.name} already holds {ex.id}")
+    at = len(nb.cells) if after is None else after + 1
+    nb.cells[at:at] = exercise_cells(ex)
+    nbformat.write(nb, str(notebook))
+
+
 def lecture_problems(path: Path) -> list[str]:
-    """What is wrong with a lecture notebook as a source: stored outputs, stale or unknown stubs."""
+    """What is wrong with a lecture notebook as a source: stored outputs, stale or unknown stubs, an
+    exercise without its nbgrader metadata or its check cell."""
     nb = nbformat.read(str(path), as_version=4)
     problems = []
+    sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
             problems.append(f"{path.name} cell {i}: stores outputs (lectures/ are committed clean)")
@@ -58,10 +86,19 @@ def lecture_problems(path: Path) -> list[str]:
         if ex_id is None:
             continue
         if ex_id not in EXERCISES:
-            problems.append(f"{path.name} cell {i}: unknown exercise id {ex_id!r}")
-        elif cell.source != stub_source(EXERCISES[ex_id]):
+            problems.append(f"{path.name} cell {i}: unknown exercise id {ex_id!r} (register it in "
+                            "rlcourse_utils/checks/lecNN_*.py)")
+            continue
+        ex = EXERCISES[ex_id]
+        if cell.source.rstrip() != stub_source(ex):
             problems.append(f"{path.name} cell {i}: the stub of {ex_id} differs from the reference's signature "
                             f"and docstring (print the right one with `rlcourse stub {ex_id}`)")
+        wanted = dict(EXERCISE_NBGRADER, grade_id=ex_id)
+        if cell.metadata.get("nbgrader") != wanted:
+            problems.append(f"{path.name} cell {i}: the nbgrader metadata of {ex_id} should be {wanted} "
+                            f"(`rlcourse stub {ex_id} --insert` writes it)")
+        if f'rcu.checks.check("{ex_id}", {ex.name})' not in sources:
+            problems.append(f"{path.name}: no check cell `rcu.checks.check(\"{ex_id}\", {ex.name})` for {ex_id}")
     return problems
 
 

@@ -70,7 +70,12 @@ def _stub(args: argparse.Namespace) -> int:
         print(f"rlcourse stub: no exercise {args.exercise!r}; known: {', '.join(sorted(checks.EXERCISES))}",
               file=sys.stderr)
         return 2
-    print(build.stub_source(checks.get(args.exercise)))
+    ex = checks.get(args.exercise)
+    if args.insert:
+        build.insert_exercise(Path(args.insert), ex, args.after)
+        print(f"added {ex.id}'s exercise, check and use cells to {args.insert}")
+        return 0
+    print(build.stub_source(ex))
     return 0
 
 
@@ -120,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("stub", help="print the exercise cell students get for an exercise id")
     p.add_argument("exercise", help="exercise id, e.g. L01_bc_loss")
+    p.add_argument("--insert", metavar="NOTEBOOK",
+                   help="instead of printing, add the exercise cell, its check cell and a `use` cell to this "
+                        "lecture notebook, with the metadata the builder, the grader and nbgrader read")
+    p.add_argument("--after", type=int, help="with --insert: after this cell index (default: at the end)")
     p.set_defaults(func=_stub)
 
     args = parser.parse_args(argv)

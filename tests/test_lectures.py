@@ -49,20 +49,31 @@ def direct_uses(source: str, names: set[str]) -> list[str]:
     allowed = {id(arg) for node in ast.walk(tree) if isinstance(node, ast.Call) and is_check_or_use(node)
                for arg in node.args}
     return sorted({node.id for node in ast.walk(tree)
-                   if isinstance(node, ast.Name) and node.id in names and id(node) not in allowed})
+                   if isinstance(node, ast.Name) and node.id in names and id(node) not in allowed
+                   and isinstance(node.ctx, ast.Load)})
+
+
+def rebound_by_use(source: str) -> set[str]:
+    """Names a cell rebinds to what ``rcu.checks.use`` returns (``fn = rcu.checks.use(ID, fn)``)."""
+    return {target.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call) and is_check_or_use(node.value)
+            and node.value.func.attr == "use" for target in node.targets if isinstance(target, ast.Name)}
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
 def test_no_cell_calls_an_exercise_stub_directly(path):
     nb = nbformat.read(str(path), as_version=4)
     names = exercise_names(nb)
+    stubs = set(names)  # names that still hold the student's stub at this point of the notebook
     problems = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or build.exercise_id(cell):
             continue
-        for name in direct_uses(python_source(cell), set(names)):
+        source = python_source(cell)
+        for name in direct_uses(source, stubs):
             problems.append(f"cell {i} uses {name} directly: with the stub it raises in the student's notebook; "
                             f"take it from rcu.checks.use({names[name]!r}, {name})")
+        stubs -= rebound_by_use(source)
     assert not problems, "\n".join(problems)
 
 
@@ -71,6 +82,7 @@ def test_a_direct_call_is_found_and_a_checked_one_is_not():
     assert direct_uses("rcu.checks.check('L03_gae', gae)\nf = rcu.checks.use('L03_gae', gae)", names) == []
     assert direct_uses("adv = gae(r, v, 0.9, 0.9)", names) == ["gae"]
     assert direct_uses("train(advantage_fn=gae)", names) == ["gae"]
+    assert rebound_by_use("gae = rcu.checks.use('L03_gae', gae)") == {"gae"}
 
 
 def scaffold(path: Path) -> tuple[nbformat.NotebookNode, list[str]]:
