@@ -1,4 +1,5 @@
-"""Optimal control with known dynamics: LQR (finite and infinite horizon), LQR as one linear solve, iLQR.
+"""Optimal control with known dynamics: LQR (finite and infinite horizon), LQR as one linear solve (collocation)
+and its shooting Hessian, iLQR and DDP, control limits by squashing.
 
 Linear-quadratic regulator, time t = 1..T, z_t = [x_t; u_t] (n + m,):
     x_{t+1} = F_t z_t + f_t,        c(x_t, u_t) = ½ z_t^T C_t z_t + z_t^T c_t
@@ -12,9 +13,9 @@ With x_{t+1} ~ N(F_t z_t + f_t, Σ_t) the Q-function only gains the constant ½ 
 same K_t, k_t are optimal (certainty equivalence).
 iLQR (Lecture 7 §DDP/iterative LQR): linearise f and quadratise c around the current trajectory,
 solve that LQR for (δu = K δx + k), roll the true dynamics forward with a line search on k: a
-Gauss-Newton-like step on the whole trajectory. DDP also keeps the second derivatives of f and shares
-Newton's local quadratic convergence (it is not Newton's method on the controls: it solves the same
-second-order model by dynamic programming, with the feedback gains in the forward pass).
+Gauss-Newton-like step on the whole trajectory. DDP also keeps the second derivatives of f; its step is
+not exactly Newton's step on J(u_1, ..., u_T) (Pantoja's stagewise Newton is), but it shares Newton's
+local quadratic convergence.
 
 Functions taking arrays are pure numpy (the LQR backward step is pasted into the solution notebook).
 Shapes: T horizon, n state dim, m action dim.
