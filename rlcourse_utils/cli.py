@@ -43,7 +43,7 @@ def _grade(args: argparse.Namespace) -> int:
               "secret, so a rerun draws new ones and regrades everything", file=sys.stderr)
     try:
         rows = grading.grade(inputs, out, Path(args.feedback) if args.feedback else None, args.lecture, limits,
-                             args.workers, secret=secret, reveal=args.reveal_cases)
+                             args.workers, secret=secret, reveal=args.reveal_cases, ray_address=args.ray)
     except (ValueError, grading.SandboxMissing) as err:
         print(f"rlcourse grade: {err}", file=sys.stderr)
         return 2
@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=_positive_int, help="parallel submissions, at least 1 (default: number of cores)")
     p.add_argument("--timeout", type=float, default=120.0,
                    help="wall-clock seconds one submission may take in all (default: 120)")
+    p.add_argument("--ray", metavar="ADDRESS",
+                   help="grade on a Ray cluster (its address, e.g. ray://head:10001), or `local` to start Ray here; "
+                        "each node needs the course environment and bubblewrap")
     p.add_argument("--secret", help="the instructor's secret that draws the hidden cases (default: the "
                    "RLCOURSE_GRADER_SECRET environment variable; keep it out of the repository)")
     p.add_argument("--reveal-cases", action="store_true",

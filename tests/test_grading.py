@@ -51,7 +51,9 @@ SUBMISSIONS = {
                                    "    return torch.full(logits.shape[:1], float('nan')) + 0 * logits.sum()"),
     }),
     "01_crashes": notebook({"L01_stack_history": "import os\nos._exit(3)",
-                            "L01_bc_loss": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"}),
+                            # in the sandbox the child is its PID namespace's init, which ignores a SIGKILL it sends
+                            # itself; a segmentation fault still ends it
+                            "L01_bc_loss": "import ctypes\nctypes.string_at(0)"}),
     "01_wrong_shapes": notebook({
         "L01_stack_history": "def stack_history(obs, episode_start, k):\n    return obs",
         # right value, wrong gradient: d loss / d logits doubled, caught by the gradient comparison
@@ -120,7 +122,7 @@ def test_each_broken_exercise_loses_only_its_own_points(graded):
     assert "NaN" in reason("01_broken", "L01_mog_log_likelihood")
     assert points(rows, "01_broken", "L01_stack_history") == 3
     assert "exited with code 3" in reason("01_crashes", "L01_stack_history")
-    assert "SIGKILL" in reason("01_crashes", "L01_bc_loss")
+    assert "SIGSEGV" in reason("01_crashes", "L01_bc_loss")
     assert points(rows, "01_crashes", "L01_mog_log_likelihood") == 3
     assert points(rows, "01_crashes", "L01_dagger_aggregate") == 2
     assert "shape" in reason("01_wrong_shapes", "L01_stack_history")

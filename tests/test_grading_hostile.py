@@ -187,3 +187,21 @@ def test_feedback_hides_hidden_inputs_and_answers_unless_asked(tmp_path):
                           progress=False, secret="s3cret", reveal=True)
     reason = next(r.reason for r in shown if r.exercise == "L01_stack_history")
     assert "Inputs:" in reason, reason
+
+
+def test_a_local_ray_cluster_gives_the_same_gradebook(tmp_path):
+    import ray
+
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    nbformat.write(notebook(), str(folder / "01_alice.ipynb"))
+    nbformat.write(notebook({"L01_bc_loss": "def bc_loss(logits, expert_actions):\n    return logits.sum()"}),
+                   str(folder / "01_bob.ipynb"))
+    (folder / "01_broken.ipynb").write_text("{not json")
+    on_threads = grading.grade([folder], tmp_path / "a" / "gb.csv", limits=LIMITS, workers=2, progress=False,
+                               secret="s")
+    on_ray = grading.grade([folder], tmp_path / "b" / "gb.csv", limits=LIMITS, workers=2, progress=False,
+                           secret="s", ray_address="local")
+    assert not ray.is_initialized()  # the Ray instance it started is stopped again
+    assert on_ray == on_threads
+    assert (tmp_path / "a" / "gb.csv").read_text() == (tmp_path / "b" / "gb.csv").read_text()

@@ -414,7 +414,7 @@ def _content_digest(path: Path, lecture: str | None) -> str:
 
 def grade(inputs: list[Path], out: Path, feedback_dir: Path | None = None, lecture: str | None = None,
           limits: Limits = Limits(), workers: int | None = None, progress: bool = True, secret: str | None = None,
-          reveal: bool = False) -> list[Row]:
+          reveal: bool = False, ray_address: str | None = None) -> list[Row]:
     """Grade every submission; write the gradebook CSV and one feedback file per submission.
 
     ``secret`` seeds the hidden cases' random inputs (the instructor's; keep it out of the
@@ -425,6 +425,8 @@ def grade(inputs: list[Path], out: Path, feedback_dir: Path | None = None, lectu
     own metadata (or exercise cells, or file name) decides. A submission that claims another
     lecture than the rest of the batch is graded as the batch's lecture and flagged in its rows.
     Rows go to a journal as each submission finishes, so a rerun resumes where this one stopped.
+    Submissions are graded ``workers`` at a time on this machine, or as tasks on the Ray cluster at
+    ``ray_address`` ("local" starts one here), which gives the same gradebook.
     """
     if limits.sandbox and (why := sandbox.unavailable_reason()):
         raise SandboxMissing(f"refusing to grade without a sandbox: {why}. To grade anyway, accept that each "
@@ -455,39 +457,59 @@ def grade(inputs: list[Path], out: Path, feedback_dir: Path | None = None, lectu
     prepared = prepare([ex for ex in EXERCISES.values() if ex.lecture in {lectures[i] for i in todo}], secret)
     feedback_dir = feedback_dir or out.parent / "feedback"
 
-    def one(i: int) -> list[Row]:
-        try:
-            nb, error = notebooks[i]
-            if lectures[i] is None:
-                why = error or (f"cannot tell which lecture {paths[i].name} belongs to (pass --lecture NN)")
-                rows = [Row(names[i], "?", 0.0, 0.0, why)]
-            else:
-                rows = grade_notebook(paths[i], lectures[i], prepared, limits, names[i], nb, reveal)
-        except Exception as err:  # the last line of defence: one submission never stops the class
-            rows = [Row(names[i], ex.id, 0.0, ex.points, f"the grader could not grade this submission "
-                                                          f"({type(err).__name__}: {err})")
-                    for ex in EXERCISES.values() if ex.lecture == lectures[i]] or [
-                Row(names[i], "?", 0.0, 0.0, f"the grader could not grade this submission ({type(err).__name__})")]
+    def record(i: int, rows: list[Row] | None, error: str = "") -> list[Row]:
+        if rows is None:  # the worker itself failed (a lost Ray node, say): the submission still gets its rows
+            rows = _failed_rows(names[i], lectures[i], error)
         rows = [Row(_text(r.submission), r.exercise, r.points, r.max_points, _text(flags[i] + r.reason),
                     [_text(d) for d in r.details]) for r in rows]
         journal.record(names[i], digests[i], rows)
         write_feedback([rows], [names[i]], [paths[i]], feedback_dir)
         return rows
 
-    workers = workers or os.cpu_count() or 1
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = pool.map(one, todo)
-        if progress:
-            from tqdm.auto import tqdm
+    jobs = [(i, (paths[i], lectures[i], notebooks[i], names[i])) for i in todo]
+    if ray_address:
+        from rlcourse_utils.grading import cluster
 
-            futures = tqdm(futures, total=len(todo), desc="grading", unit="submission")
-        for i, rows in zip(todo, futures):
-            per_submission[i] = rows
+        results = cluster.grade_on_ray(ray_address, jobs, prepared, limits, reveal, workers)
+    else:
+        def one(job: tuple) -> tuple[int, list[Row] | None, str]:
+            i, args = job
+            return i, grade_one(*args, prepared, limits, reveal), ""
+
+        pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+        results = pool.map(one, jobs)
+    if progress:
+        from tqdm.auto import tqdm
+
+        results = tqdm(results, total=len(jobs), desc="grading", unit="submission")
+    for i, rows, error in results:
+        per_submission[i] = record(i, rows, error)
+    if not ray_address:
+        pool.shutdown()
 
     rows = [row for rows in per_submission for row in rows]
     write_gradebook(rows, out)
     write_feedback(per_submission, names, paths, feedback_dir)
     return rows
+
+
+def grade_one(path: Path, lecture: str | None, notebook: tuple[Any, str | None], name: str,
+              prepared: dict[str, _Prepared], limits: Limits, reveal: bool) -> list[Row]:
+    """One submission's rows; never raises (it runs in a thread here or in a Ray worker)."""
+    try:
+        nb, error = notebook
+        if lecture is None:
+            return [Row(name, "?", 0.0, 0.0, error or f"cannot tell which lecture {path.name} belongs to "
+                                                     "(pass --lecture NN)")]
+        return grade_notebook(path, lecture, prepared, limits, name, nb, reveal)
+    except Exception as err:  # the last line of defence: one submission never stops the class
+        return _failed_rows(name, lecture, f"{type(err).__name__}: {err}")
+
+
+def _failed_rows(name: str, lecture: str | None, why: str) -> list[Row]:
+    reason = f"the grader could not grade this submission ({why})"
+    return [Row(name, ex.id, 0.0, ex.points, reason) for ex in EXERCISES.values() if ex.lecture == lecture] or [
+        Row(name, "?", 0.0, 0.0, reason)]
 
 
 def write_gradebook(rows: list[Row], out: Path) -> None:
