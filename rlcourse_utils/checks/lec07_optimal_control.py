@@ -36,11 +36,13 @@ def lqr_public() -> list[Case]:
     ]
 
 
-def lqr_hidden() -> list[Case]:
-    cases = [Case(_random_lqr_step(n, m, 70 + i), f"random n = {n}, m = {m}")
-             for i, (n, m) in enumerate([(3, 2), (2, 2), (4, 1), (1, 1), (3, 3), (2, 3)])]
-    F = np.array([[1.0, 0.1, 0.0], [0.0, 1.0, 0.1]])             # a double integrator, step 0.1
-    cases.append(Case((F, np.zeros(2), np.diag([1.0, 0.1, 0.01]), np.zeros(3), np.diag([5.0, 2.0]), np.zeros(2)),
+def lqr_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = [Case(_random_lqr_step(n, m, int(rng.integers(2**31))), f"random n = {n}, m = {m}")
+             for n, m in [(3, 2), (2, 2), (4, 1), (1, 1), (3, 3), (2, 3)]]
+    dt = float(rng.uniform(0.05, 0.2))                           # a double integrator with a drawn step
+    F = np.array([[1.0, dt, 0.0], [0.0, 1.0, dt]])
+    cost = np.diag(rng.uniform(0.01, 2.0, 3))
+    cases.append(Case((F, np.zeros(2), cost, np.zeros(3), np.diag(rng.uniform(0.5, 5.0, 2)), np.zeros(2)),
                       "double integrator with a diagonal cost"))
     return cases
 
@@ -82,13 +84,12 @@ def cem_public() -> list[Case]:
     ]
 
 
-def cem_hidden() -> list[Case]:
+def cem_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
     for i, (lead, K, D, M) in enumerate([((), 20, (5, 1), 4), ((), 50, (10, 2), 5), ((), 6, (2,), 2),
                                          ((), 30, (4, 3), 1), ((), 9, (1,), 9), ((4,), 12, (3,), 3),
                                          ((2,), 10, (6, 1), 1), ((3, 2), 7, (2,), 7), ((2, 2), 15, (3, 2), 4),
                                          ((5,), 8, (2,), 3), ((), 10, (3,), 4)]):
-        rng = np.random.default_rng(170 + i)
         n_copies = 2 if i >= 9 else 0                             # the last two: tied returns
         samples, returns = _tied(rng, lead, K, D, n_copies) if n_copies else (
             rng.normal(0, 2, (*lead, K, *D)), rng.normal(-50, 20, (*lead, K)))
@@ -112,13 +113,13 @@ def uct_public() -> list[Case]:
     ]
 
 
-def uct_hidden() -> list[Case]:
+def uct_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for i, (A, c) in enumerate([(2, 1 / np.sqrt(2)), (5, 0.3), (3, 2.0), (8, 1.0)]):
-        rng = np.random.default_rng(270 + i)
+    for A, c in [(2, 1 / np.sqrt(2)), (5, 0.3), (3, 2.0), (8, 1.0)]:
         n = rng.integers(1, 40, size=A)
         cases.append(Case((rng.uniform(0, 1, A) * n, n, int(n.sum()) + 1, float(c)), f"random {A} children, C = {c:.3f}"))
-    cases.append(Case((np.array([-3.0, -1.0, 0.0]), np.array([3, 2, 0]), 6, 0.5), "negative returns, one unvisited"))
+    n = np.append(rng.integers(1, 10, size=2), 0)
+    cases.append(Case((-rng.uniform(0, 3, 3) * n, n, int(n.sum()) + 1, 0.5), "negative returns, one unvisited"))
     return cases
 
 
