@@ -39,9 +39,9 @@ class Config:
     """KL weight of the training objective; 1 is the ELBO, ≫ 1 forces posterior collapse (the control arm)."""
     n_demos: int = 50
     """Expert episodes, half left, half right (the same demonstrations as ``mixture.Config``)."""
-    hidden: tuple[int, ...] = (32, 32)
+    hidden: tuple[int, ...] = (64, 64)
     """Hidden widths of the encoder and the decoder."""
-    fit_steps: int = 800
+    fit_steps: int = 1500
     """Full-batch Adam steps; 500 to 3000."""
     lr: float = 1e-2
     """Adam learning rate; 3e-3 to 3e-2."""
