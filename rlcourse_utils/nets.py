@@ -123,7 +123,7 @@ def gaussian_policy(obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (64, 6
 
 
 def polyak_average_(target: nn.Module, online: nn.Module, tau: float, polyak_fn) -> None:
-    """Update a target network in place: φ' ← polyak_fn(φ', φ, τ), e.g. τ φ + (1 - τ) φ' (Lecture 5 §target networks).
+    """Update a target network in place: φ' ← polyak_fn(φ', φ, τ) = τ φ + (1 - τ) φ'. Lecture 5 §target networks.
 
     All parameters travel as one flat float32 vector (``parameters_to_vector``), so ``polyak_fn`` (a numpy function
     of two same-shape arrays, possibly a student's) is called once per update rather than once per tensor.
