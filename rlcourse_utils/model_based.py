@@ -211,17 +211,18 @@ def pets_return(params: Params, stats: Stats, obs0: torch.Tensor, actions: torch
     K, (N, H), D, P = params[0].shape[0], actions.shape[:2], obs0.shape[-1], n_particles
     s = obs0.repeat(P, 1).expand(K, P * N, D)  # (K, P·N, obs_dim): particle p of candidate n at p·N + n
     a_all = actions.repeat(P, 1, 1)  # (P·N, H, A)
-    total = torch.zeros(K, P * N, dtype=obs0.dtype)
+    eps = torch.randn(H, K, P * N, D, generator=generator, dtype=obs0.dtype)  # the aleatoric draws of every step
+    states = []
     for t in range(H):
+        states.append(s)  # s_t, the state the reward of step t is taken on
         a = a_all[:, t].expand(K, P * N, -1)
-        total = total + pendulum_reward(s, a)
         if propagation == "ts1":  # re-assign members: a random permutation of the K particles in each slot
             perm = torch.rand(K, P * N, generator=generator, dtype=obs0.dtype).argsort(0)
             s = torch.take_along_dim(s, perm[..., None], dim=0)
         out = ensemble_forward(params, (torch.cat([s, a], -1) - in_mean) / in_std)  # (K, P·N, 2·obs_dim)
-        eps = torch.randn(K, P * N, D, generator=generator, dtype=obs0.dtype)
-        delta = out[..., :D] + torch.exp(0.5 * bounded_log_var(out[..., D:])) * eps
+        delta = out[..., :D] + torch.exp(0.5 * bounded_log_var(out[..., D:])) * eps[t]  # μ_θ + σ_θ ε
         s = s + delta_mean + delta_std * delta
+    total = pendulum_reward(torch.stack(states), a_all.transpose(0, 1)[:, None]).sum(0)  # (K, P·N)
     return total.reshape(K * P, N)
 
 

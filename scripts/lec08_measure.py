@@ -28,7 +28,8 @@ def main() -> None:
         "true model, open loop": lambda s: mbrl.true_model_episodes(dataclasses.replace(cfg, version="1.0"), s).mean(),
         "true model, MPC": lambda s: mbrl.true_model_episodes(cfg, s).mean(),
         "0.5 (round 2)": lambda s: mbrl.train(dataclasses.replace(cfg, version="0.5", n_iters=2), s).mean_return[1],
-        "0.5+mpc (round 2)": lambda s: mbrl.train(dataclasses.replace(cfg, version="0.5+mpc", n_iters=2), s).mean_return[1],
+        "0.5+mpc (round 2)": lambda s: mbrl.train(dataclasses.replace(cfg, version="0.5+mpc", start_round=1, n_iters=1),
+                                                  s).mean_return[0],
         "1.0 (round 2)": lambda s: mbrl.train(dataclasses.replace(cfg, version="1.0", n_iters=2), s).mean_return[1],
         "1.5 (round 2)": lambda s: mbrl.train(dataclasses.replace(cfg, n_iters=2), s).mean_return[1],
         "PETS 1.5 (round 2)": lambda s: mbrl.train(dataclasses.replace(cfg, model="probabilistic", n_iters=2),
@@ -42,7 +43,7 @@ def main() -> None:
         table[name] = np.array(vals)
         print(f"{name:>22}: {np.round(vals, 0).tolist()}  mean {np.mean(vals):.0f}  "
               f"({(time.process_time() - t0) / len(args.seeds):.1f} s CPU per seed)", flush=True)
-    assert (table["true model, open loop"] < -600).all() and (table["true model, MPC"] > -300).all()
+    assert (table["true model, open loop"] < -500).all() and (table["true model, MPC"] > -300).all()
     assert (table["0.5+mpc (round 2)"] < -500).all() and (table["1.0 (round 2)"] < -600).all()
     gap = table["PETS 1.5 (round 2)"] - table["1.5 (round 2)"]
     print(f"PETS minus deterministic, round 2: {np.round(gap, 0).tolist()}, mean {gap.mean():.0f}")

@@ -111,3 +111,16 @@ def test_random_shooting_runs_as_mpc_only():
         assert "MPC version" in str(e)
     else:
         raise AssertionError("random shooting with open-loop execution should be refused")
+
+
+def test_start_round_runs_round_two_of_version_0_5_with_round_ones_model():
+    torch.set_num_threads(1)
+    full = mbrl.train(dataclasses.replace(TINY, version="1.5"), seed=0)
+    late = mbrl.train(dataclasses.replace(TINY, version="0.5+mpc", start_round=1, n_iters=1), seed=0)
+    assert late.train_error[0] == full.train_error[0]  # the same model: fitted once on the random data
+    env = gym.make("Pendulum-v1")
+    obs, _ = env.reset(seed=1000 + 100 * 1)  # round 2's start state
+    np.testing.assert_allclose(late.visited[0][0], obs, rtol=1e-6)
+    np.testing.assert_allclose(full.visited[1][0], obs, rtol=1e-6)
+    with pytest.raises(ValueError):
+        mbrl.train(dataclasses.replace(TINY, version="1.5", start_round=1))

@@ -59,6 +59,9 @@ class Config:
     False: Pendulum-v1's own uniform start. The planner's episodes always use Pendulum-v1's start."""
     n_iters: int = 3
     """Fit / run-planner rounds."""
+    start_round: int = 0
+    """Index of the first round (its planner episodes start where round ``start_round`` of another run does); with
+    version 0.5 / 0.5+mpc, start_round = 1 runs round 2 of that version without repeating round 1."""
     n_envs: int = 4
     """Episodes run side by side per round (planned in one batch); each round costs n_envs × 200 real steps."""
     ensemble_size: int = 5
@@ -109,7 +112,7 @@ class Result:
     """One run; arrays have one entry per round."""
 
     env_steps: np.ndarray
-    """(R,) real environment steps used by the end of each round (random data included)."""
+    """(R,) real environment steps used by the end of each round (random data included; skipped rounds are not)."""
     mean_return: np.ndarray
     """(R,) mean return of the round's ``n_envs`` planner episodes."""
     episode_returns: np.ndarray
@@ -249,13 +252,16 @@ def train(cfg: Config, seed: int = 0, loss_fn: LossFn | None = None, return_fn: 
     params = mb.init_ensemble(cfg.ensemble_size, 4, 6 if pets else 3, cfg.hidden, gen)
     optimizer = torch.optim.Adam(params, lr=cfg.lr)
     log: dict[str, list] = {k: [] for k in ("steps", "ret", "train", "onpol", "visited")}
-    for it in range(cfg.n_iters):
+    if cfg.start_round and cfg.aggregate:
+        raise ValueError("start_round > 0 skips rounds whose data versions 1.0 and 1.5 would aggregate")
+    for it in range(cfg.start_round, cfg.start_round + cfg.n_iters):
         if steps + 200 * cfg.n_envs > cfg.max_steps:
             break
         # 1. fit the ensemble to D (a longer first fit, warm starts afterwards)
         D = [np.concatenate(x) for x in data]
-        if it == 0 or cfg.aggregate:  # versions 0.5 and 0.5+mpc fit once, on the random data only
-            stats = fit_ensemble(params, optimizer, *D, cfg.fit_steps * (3 if it == 0 else 1), cfg.batch_size,
+        first = it == cfg.start_round
+        if first or cfg.aggregate:  # versions 0.5 and 0.5+mpc fit once, on the random data only
+            stats = fit_ensemble(params, optimizer, *D, cfg.fit_steps * (3 if first else 1), cfg.batch_size,
                                  gen, loss_fn)
         detached = [p.detach() for p in params]
 
