@@ -1,6 +1,7 @@
 """Every registered exercise, whatever its lecture: the reference passes its public and hidden cases, the hidden
 cases are new inputs, and the stub the notebook hands out is reported as not implemented. Each lecture's
 known-wrong versions live in its own ``tests/test_lecNN_checks.py``."""
+import inspect
 from pathlib import Path
 
 import nbformat
@@ -12,6 +13,9 @@ from rlcourse_utils.checks.wire import PREAMBLE
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL = sorted(checks.EXERCISES.values(), key=lambda ex: ex.id)
+# Lectures whose hidden_cases still take no generator (fixed seeds), converted later: their exercises skip
+# test_hidden_inputs_are_drawn_from_the_instructors_secret until then. Empty this set once they are done.
+NOT_YET_SEEDED = {"05", "07", "08", "10", "11", "12"}
 
 
 @pytest.mark.parametrize("ex", ALL, ids=lambda e: e.id)
@@ -45,3 +49,15 @@ def test_every_lecture_has_at_least_three_exercises_and_holds_them_all(path):
     in_notebook = {build.exercise_id(c) for c in nbformat.read(path, as_version=4).cells} - {None}
     assert len(registered) >= 3 and in_notebook == registered
 
+
+@pytest.mark.parametrize("ex", ALL, ids=lambda e: e.id)
+def test_hidden_inputs_are_drawn_from_the_instructors_secret(ex):
+    """Reading the package cannot tell a student the hidden inputs: another secret draws other ones,
+    the same secret the same ones (so a rerun grades alike)."""
+    if ex.lecture in NOT_YET_SEEDED and not inspect.signature(ex.hidden_cases).parameters:
+        pytest.skip(f"lecture {ex.lecture}'s hidden cases are not drawn from the secret yet (NOT_YET_SEEDED)")
+    drawn = {secret: [repr(core.encode(list(c.args))) for c in ex.hidden(secret)] for secret in ("alpha", "beta")}
+    assert drawn["alpha"] == [repr(core.encode(list(c.args))) for c in ex.hidden("alpha")]
+    assert drawn["alpha"] != drawn["beta"], f"{ex.id}'s hidden cases do not depend on the secret"
+    random_cases = sum(a != b for a, b in zip(drawn["alpha"], drawn["beta"]))
+    assert random_cases >= len(drawn["alpha"]) / 2, f"only {random_cases} of {ex.id}'s hidden cases are drawn"

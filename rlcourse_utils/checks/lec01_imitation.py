@@ -42,12 +42,18 @@ def bc_loss_public() -> list[Case]:
     ]
 
 
-def bc_loss_hidden() -> list[Case]:
-    rng = np.random.default_rng(9101)
+def _bc_extreme(rng: np.random.Generator) -> tuple:
+    """One state, 3 actions: logits of about ±800 and one moderate one, in random order; the expert picks the
+    hugely negative one (log_softmax ≈ -1600, where log(softmax) gives -inf)."""
+    logits = rng.permutation([-rng.uniform(600.0, 1000.0), rng.uniform(600.0, 1000.0), rng.normal()])
+    return (_t(logits[None, :], grad=True), _a([int(np.argmin(logits))]))
+
+
+def bc_loss_hidden(rng: np.random.Generator) -> list[Case]:
     cases = [Case(_bc_random(rng, b, n), f"random, B={b}, {n} actions") for b, n in [(64, 2), (33, 5), (200, 7)]]
     cases += [
-        Case((_t(np.zeros((5, 1)), grad=True), _a(np.zeros(5))), "one action: the loss is 0"),
-        Case((_t([[-800.0, 800.0, 0.0]], grad=True), _a([0])), "extreme logits, the unlikely action"),
+        Case((_t(rng.normal(0, 3, (5, 1)), grad=True), _a(np.zeros(5))), "one action: the loss is 0"),
+        Case(_bc_extreme(rng), "extreme logits (about ±800), the unlikely action"),
         Case(_bc_random(rng, 16, 3, scale=30.0), "wide logits"),
         Case((_t(rng.normal(size=(9, 2))).float().requires_grad_(), _a(rng.integers(0, 2, 9))), "float32 logits"),
     ]
@@ -77,12 +83,13 @@ def dagger_aggregate_public() -> list[Case]:
     ]
 
 
-def dagger_aggregate_hidden() -> list[Case]:
-    rng = np.random.default_rng(9102)
+def dagger_aggregate_hidden(rng: np.random.Generator) -> list[Case]:
     cases = [Case(_dagger_random(rng, b, m, o, s), f"random, B={b}, M={m}") for b, m, o, s in
              [(50, 20, 4, 4), (7, 1, 2, 4), (0, 30, 2, 4), (100, 100, 6, 3)]]
-    cases.append(Case((np.ones((3, 2)), np.array([1, 1, 1]), -np.ones((2, 2)), -np.ones((2, 2)),
-                       LinearThresholdPolicy((1.0, 1.0))), "the expert disagrees with the old data"))
+    expert = LinearThresholdPolicy(tuple(float(x) for x in rng.uniform(0.5, 2.0, 2)))  # positive weights, b = 0
+    cases.append(Case((rng.uniform(0.5, 2.0, (3, 2)), np.array([1, 1, 1]), -rng.uniform(0.5, 2.0, (2, 2)),
+                       -rng.uniform(0.5, 2.0, (2, 2)), expert),
+                      "the expert disagrees with the old data (old labels 1, visited states all labelled 0)"))
     return cases
 
 
@@ -112,8 +119,7 @@ def stack_history_public() -> list[Case]:
     ]
 
 
-def stack_history_hidden() -> list[Case]:
-    rng = np.random.default_rng(9103)
+def stack_history_hidden(rng: np.random.Generator) -> list[Case]:
     cases = [Case((rng.normal(size=(t, d)), _starts(rng, (t,), p), k), f"random, T={t}, k={k}")
              for t, d, k, p in [(40, 3, 4, 0.1), (12, 1, 5, 0.3), (30, 2, 2, 0.5)]]
     cases += [
@@ -152,14 +158,22 @@ def mog_log_likelihood_public() -> list[Case]:
     ]
 
 
-def mog_log_likelihood_hidden() -> list[Case]:
-    rng = np.random.default_rng(9104)
+def _mog_misweighted(rng: np.random.Generator) -> tuple:
+    """One state, 2 components, 2-D action: logits ≈ ±30 put almost all weight on component 0, whose mean is
+    about one unit away from the action; component 1 sits on the action."""
+    action = rng.normal(size=2)
+    far = action + rng.choice([-1.0, 1.0], 2) * rng.uniform(0.5, 1.5, 2)
+    near = action + rng.normal(0, 0.05, 2)
+    logits = [rng.uniform(25.0, 35.0), -rng.uniform(25.0, 35.0)]
+    return (_t([logits], True), _t([[far, near]], True), _t(rng.normal(0, 0.2, (1, 2, 2)), True), _t([action]))
+
+
+def mog_log_likelihood_hidden(rng: np.random.Generator) -> list[Case]:
     cases = [Case(_mog_random(rng, b, k, d), f"random, B={b}, K={k}, act_dim={d}")
              for b, k, d in [(32, 2, 2), (10, 5, 3), (1, 1, 4), (64, 8, 1)]]
     cases += [
         Case(_mog_random(rng, 16, 4, 2, spread=20.0), "actions far from the components"),
-        Case((_t([[30.0, -30.0]], True), _t([[[0.0, 0.0], [1.0, 1.0]]], True), _t(np.zeros((1, 2, 2)), True),
-              _t([[1.0, 1.0]])), "almost all weight on the component that does not fit"),
+        Case(_mog_misweighted(rng), "almost all weight on the component that does not fit"),
         Case(tuple(x.detach().float().requires_grad_(x.requires_grad) for x in _mog_random(rng, 12, 3, 2)),
              "float32 inputs"),
     ]

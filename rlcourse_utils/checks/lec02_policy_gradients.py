@@ -40,14 +40,13 @@ def reward_to_go_public() -> list[Case]:
     ]
 
 
-def reward_to_go_hidden() -> list[Case]:
-    rng = np.random.default_rng(9201)
+def reward_to_go_hidden(rng: np.random.Generator) -> list[Case]:
     cases = [Case((rng.normal(size=(t, n)), g, _ends(rng, (t, n), p)), f"random, T={t}, N={n}, γ={g}")
              for t, n, g, p in [(50, 4, 0.99, 0.05), (20, 1, 0.5, 0.2), (30, 8, 1.0, 0.1)]]
     cases += [
         Case((rng.normal(size=(7, 2, 3)), 0.9), "two batch axes (T, N, K), no episode ends given"),
         Case((rng.normal(size=(10, 2)), 0.8, np.ones((10, 2), dtype=bool)), "every step ends an episode: G = r"),
-        Case((np.ones(500), 0.99), "a long CartPole-like episode"),
+        Case((np.ones(int(rng.integers(300, 501))), 0.99), "a long CartPole-like episode: 300 to 500 rewards of 1"),
         Case((rng.normal(size=(9, 6)), 1.0), "(T, N), no episode ends, γ = 1"),
         Case((rng.normal(size=(5, 3)).astype(np.float32), 0.9, _ends(rng, (5, 3), 0.3)), "float32 rewards"),
     ]
@@ -86,12 +85,12 @@ def pg_pseudo_loss_public() -> list[Case]:
     ]
 
 
-def pg_pseudo_loss_hidden() -> list[Case]:
-    rng = np.random.default_rng(9202)
+def pg_pseudo_loss_hidden(rng: np.random.Generator) -> list[Case]:
     cases = [Case(_pg_random(rng, t, n, m), f"random, T={t}, N={n}, mask={m}")
              for t, n, m in [(30, 16, True), (1, 5, False), (12, 3, False), (100, 2, True)]]
     cases += [
-        Case((_t(np.log(np.full((4, 3), 0.3)), grad=True), _t(np.zeros((4, 3)))), "all weights 0: the loss is 0"),
+        Case((_t(np.log(rng.uniform(0.05, 1.0, (4, 3))), grad=True), _t(np.zeros((4, 3)))),
+             "all weights 0: the loss is 0"),
         Case((_t(np.log(rng.uniform(0.1, 1, (6,))), grad=True), _t(rng.normal(size=6))), "time axis only (T,)"),
         Case((_t(np.log(rng.uniform(0.1, 1, (5, 3))), grad=True), _t(rng.normal(size=(5, 3)), grad=True)),
              "advantages from a critic that still carry gradients"),
@@ -127,12 +126,11 @@ def importance_weights_public() -> list[Case]:
     ]
 
 
-def importance_weights_hidden() -> list[Case]:
-    rng = np.random.default_rng(9203)
+def importance_weights_hidden(rng: np.random.Generator) -> list[Case]:
     cases = [Case(_iw_random(rng, s, sp), f"random {s}, spread {sp}") for s, sp in
              [((20, 5), 0.3), ((1, 4), 1.0), ((50,), 0.1), ((6, 2, 3), 0.5)]]
     lp_old = np.full((400,), np.log(0.01))
-    cases.append(Case((_t(lp_old + 0.001, grad=True), _t(lp_old)),
+    cases.append(Case((_t(lp_old + rng.normal(0, 0.002, 400), grad=True), _t(lp_old)),
                       "400 steps of probability 0.01: products of probabilities underflow to 0/0; work in log space"))
     cases.append(Case(_iw_long(rng, (400, 3)), "T = 400, three trajectories: underflow in probability space"))
     return cases
@@ -159,11 +157,11 @@ def optimal_baseline_public() -> list[Case]:
     ]
 
 
-def optimal_baseline_hidden() -> list[Case]:
-    rng = np.random.default_rng(9204)
+def optimal_baseline_hidden(rng: np.random.Generator) -> list[Case]:
     cases = [Case(_ob_random(rng, n, d), f"random, N={n}, D={d}") for n, d in [(100, 5), (1, 2), (7, 1)]]
-    cases.append(Case((np.array([[0.0, 1.0], [0.0, 2.0]]), np.array([1.0, 3.0])),
-                      "a parameter with g = 0 everywhere gets the mean return"))
+    n = int(rng.integers(2, 6))
+    cases.append(Case((np.stack([np.zeros(n), rng.normal(size=n)], 1), rng.normal(size=n)),
+                      "two parameters, the first with g = 0 everywhere: it gets the mean return"))
     g = rng.normal(size=(30, 4))
     g[:, 2] = 0.0
     g[::3, 0] = 0.0

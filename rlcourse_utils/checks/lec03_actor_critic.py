@@ -59,15 +59,14 @@ def td_targets_public() -> list[Case]:
     ]
 
 
-def td_targets_hidden() -> list[Case]:
-    rng = np.random.default_rng(9301)
+def td_targets_hidden(rng: np.random.Generator) -> list[Case]:
     cases = [Case((r, nv, term, g), f"random, shape {s}, γ = {g}")
              for s, g in [((50,), 0.99), ((20, 4), 0.9), ((7, 2, 3), 0.5), ((1,), 0.95)]
              for r, _, nv, term, _ in [_rollout(rng, s, p_term=0.2)]]
-    cases += [
-        Case((np.ones(4), np.full(4, 7.0), np.ones(4, dtype=bool), 0.9), "every step terminal: y = r"),
-        Case((np.array([1.0, 2.0]), np.array([3.0, -4.0]), _no(2), 1.0), "γ = 1 (undiscounted)"),
-    ]
+    r, _, nv, _, _ = _rollout(rng, (4,))
+    cases.append(Case((r, nv, np.ones(4, dtype=bool), 0.9), "every step terminal: y = r"))
+    r, _, nv, term, _ = _rollout(rng, (9, 2), p_term=0.2)
+    cases.append(Case((r, nv, term, 1.0), "γ = 1 (undiscounted), shape (9, 2)"))
     return cases
 
 
@@ -91,8 +90,7 @@ def nstep_returns_public() -> list[Case]:
     ]
 
 
-def nstep_returns_hidden() -> list[Case]:
-    rng = np.random.default_rng(9302)
+def nstep_returns_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
     for shape, n, g in [((40,), 5, 0.99), ((30, 3), 1, 0.9), ((25, 2), 30, 0.95), ((12, 2, 2), 4, 0.8)]:
         r, _, nv, term, trunc = _rollout(rng, shape)
@@ -126,8 +124,7 @@ def gae_public() -> list[Case]:
     ]
 
 
-def gae_hidden() -> list[Case]:
-    rng = np.random.default_rng(9303)
+def gae_hidden(rng: np.random.Generator) -> list[Case]:
     cases = [Case((*_rollout(rng, shape, pt, pr), g, lam), f"random, shape {shape}, γ = {g}, λ = {lam}")
              for shape, pt, pr, g, lam in [((64,), 0.05, 0.05, 0.99, 0.95), ((32, 4), 0.1, 0.1, 0.9, 0.0),
                                            ((32, 4), 0.1, 0.1, 0.9, 1.0), ((16, 3, 2), 0.2, 0.2, 0.8, 0.7),

@@ -32,13 +32,13 @@ def backup_public() -> list[Case]:
     ]
 
 
-def backup_hidden() -> list[Case]:
+def backup_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for seed, (S, A, g) in enumerate([(3, 2, 0.9), (6, 4, 0.99), (5, 3, 0.5), (1, 2, 0.8)]):
-        m = random_mdp(S, A, g, seed=400 + seed)
-        cases.append(Case((np.random.default_rng(seed).normal(0, 5, S), m.P, m.R, g), f"random MDP S={S} A={A}"))
+    for S, A, g in [(3, 2, 0.9), (6, 4, 0.99), (5, 3, 0.5), (1, 2, 0.8)]:
+        m = random_mdp(S, A, g, seed=int(rng.integers(2**31)))
+        cases.append(Case((rng.normal(0, 5, S), m.P, m.R, g), f"random MDP S={S} A={A}"))
     c = chain_mdp(6)
-    cases.append(Case((np.linspace(-1, 3, 6), c.P, c.R, 0.95), "chain MDP"))
+    cases.append(Case((rng.normal(0, 2, 6), c.P, c.R, 0.95), "chain MDP, random V"))
     return cases
 
 
@@ -58,10 +58,10 @@ def vi_public() -> list[Case]:
     ]
 
 
-def vi_hidden() -> list[Case]:
+def vi_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for seed, (S, A, g, n) in enumerate([(4, 2, 0.9, 3), (7, 3, 0.95, 50), (5, 5, 0.5, 40), (3, 2, 0.0, 4)]):
-        m = random_mdp(S, A, g, seed=410 + seed)
+    for S, A, g, n in [(4, 2, 0.9, 3), (7, 3, 0.95, 50), (5, 5, 0.5, 40), (3, 2, 0.0, 4)]:
+        m = random_mdp(S, A, g, seed=int(rng.integers(2**31)))
         cases.append(Case((m.P, m.R, g, n), f"random MDP S={S} A={A} γ={g}, {n} iterations"))
     c = chain_mdp(5)
     cases.append(Case((c.P, c.R, 0.9, 7), "chain MDP, 7 iterations"))
@@ -87,15 +87,22 @@ def eg_public() -> list[Case]:
     ]
 
 
-def eg_hidden() -> list[Case]:
-    rng = np.random.default_rng(420)
+def _tied(rng: np.random.Generator, shape: tuple, tied: list[int]) -> np.ndarray:
+    """A random Q of ``shape`` whose last-axis maximum is shared by the actions ``tied`` in every row."""
+    q = rng.normal(size=shape)
+    q[..., tied] = q.max(-1, keepdims=True) + rng.uniform(0.1, 1.0, shape[:-1] + (1,))
+    return q
+
+
+def eg_hidden(rng: np.random.Generator) -> list[Case]:
     return [Case((rng.normal(size=shape), eps), f"random Q {shape}, ε = {eps}")
             for shape, eps in [((5, 4), 0.1), ((1, 7), 0.5), ((3, 2), 0.05), ((6,), 0.25), ((2, 3, 4), 0.9),
                                ((4,), 0.0), ((2, 5), 1.0), ((2, 2, 2, 3), 0.3)]] + [
-        Case((np.array([[0.0, 2.0, 2.0, 1.0]]), 0.4), "tie between a=1 and a=2: first one"),
-        Case((np.array([7.0, 7.0, 7.0]), 0.3), "all tied, 1-D: a=0 is greedy"),
-        Case((np.array([[[1.0, 4.0, 4.0]], [[2.0, 2.0, 0.0]]]), 0.6), "ties in a (2, 1, 3) Q: the first maximiser"),
-        Case((np.array([-1.0, -5.0]), 1.0), "ε = 1 on a 1-D Q: uniform")]
+        Case((_tied(rng, (1, 4), [1, 2]), 0.4), "tie between a=1 and a=2: first one"),
+        Case((np.full(3, rng.normal()), 0.3), "all tied, 1-D: a=0 is greedy"),
+        Case((np.concatenate([_tied(rng, (1, 1, 3), [1, 2]), _tied(rng, (1, 1, 3), [0, 1])]), 0.6),
+             "ties in a (2, 1, 3) Q: the first maximiser"),
+        Case((rng.normal(size=2), 1.0), "ε = 1 on a 1-D Q: uniform")]
 
 
 EXERCISES = [

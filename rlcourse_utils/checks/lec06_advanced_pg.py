@@ -62,13 +62,19 @@ def ckl_public() -> list[Case]:
     ]
 
 
-def ckl_hidden() -> list[Case]:
-    rng = np.random.default_rng(9601)
+def _ckl_extreme(rng: np.random.Generator) -> tuple:
+    """float32 (1, 3) logits: p puts about -200 on one action, q about -300 on another one, where p has mass."""
+    i, j = rng.permutation(3)[:2]
+    p, q = rng.normal(0, 3, 3), rng.normal(0, 3, 3)
+    p[i], q[j] = -rng.uniform(150.0, 250.0), -rng.uniform(250.0, 350.0)
+    return _t(p[None, :], True, torch.float32), _t(q[None, :], True, torch.float32)
+
+
+def ckl_hidden(rng: np.random.Generator) -> list[Case]:
     cases = [Case((_randn(rng, s, sc), _randn(rng, s, sc)), f"random logits {s}, scale {sc}")
              for s, sc in [((10, 2), 1.0), ((3, 5, 4), 2.0), ((6,), 0.5), ((1, 7), 5.0), ((8, 3), 0.01)]]
     cases += [
-        Case((_t([[0.0, -200.0, 5.0]], True, torch.float32), _t([[1.0, 2.0, -300.0]], True, torch.float32)),
-             "float32, extreme logits on both sides"),
+        Case(_ckl_extreme(rng), "float32, extreme logits on both sides (about -200 in p, -300 in q, elsewhere)"),
         Case((_t(rng.normal(size=(5, 3)) + 100.0, True), _t(rng.normal(size=(5, 3)) - 50.0, True)),
              "large offsets (the same distributions as without them)"),
     ]
@@ -95,14 +101,14 @@ def gkl_public() -> list[Case]:
     ]
 
 
-def gkl_hidden() -> list[Case]:
-    rng = np.random.default_rng(9602)
+def gkl_hidden(rng: np.random.Generator) -> list[Case]:
     cases = [Case((_randn(rng, s), _randn(rng, s, 0.5), _randn(rng, s), _randn(rng, s, 0.5)), f"random, shape {s}")
              for s in [(7, 1), (4, 6), (2, 3, 2), (5,)]]
     cases += [
-        Case((_randn(rng, (6, 2)), _t([-3.0, 1.5], True), _randn(rng, (6, 2)), _t([2.0, -1.0], True)),
-             "very different scales, broadcast log_std"),
-        Case((_t([[0.5, -0.5]], True), _t([[0.2, 0.1]], True), _t([[0.5, -0.5]], True), _t([[0.2, 0.1]], True)),
+        Case((_randn(rng, (6, 2)), _t([-rng.uniform(2.5, 3.5), rng.uniform(1.0, 2.0)], True), _randn(rng, (6, 2)),
+              _t([rng.uniform(1.5, 2.5), -rng.uniform(0.5, 1.5)], True)),
+             "very different scales (log σ from about -3 to 2), broadcast log_std"),
+        Case(tuple(_t(x, True) for x in 2 * [rng.normal(size=(1, 2)), rng.normal(0, 0.5, (1, 2))]),
              "p = q: KL = 0"),
         Case(tuple(_randn(rng, (3,), 0.7, grad=False, dtype=torch.float32) for _ in range(4)), "float32, (act_dim,), no grad"),
     ]
@@ -135,14 +141,16 @@ def cg_public() -> list[Case]:
     return cases
 
 
-def cg_hidden() -> list[Case]:
-    rng = np.random.default_rng(9603)
+def cg_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
     for n, cond, iters in [(8, 100.0, 8), (8, 100.0, 4), (20, 10.0, 10), (6, 1e3, 30), (12, 5.0, 1)]:
         cases.append(Case((_spd(rng, n, cond), _t(rng.normal(size=n)), iters, 1e-10),
                           f"SPD {n} × {n}, condition number {cond:g}, {iters} iterations"))
-    cases.append(Case((torch.eye(4, dtype=torch.float64) * 4, _t([1.0, -3.0, 2.0, 5.0]), 6, 1e-10),
-                      "A = 4 I, 6 iterations: exact after one, then the residual is exactly 0 (stop, no 0/0)"))
+    c = float(2 ** rng.integers(1, 4))  # a power of 2 and an integer b: every float operation below is exact
+    b = rng.choice([-1.0, 1.0], 4) * rng.integers(1, 6, 4)
+    cases.append(Case((torch.eye(4, dtype=torch.float64) * c, _t(b), 6, 1e-10),
+                      "A = c I (c = 2, 4 or 8), 6 iterations: exact after one, then the residual is exactly 0 "
+                      "(stop, no 0/0)"))
     A = _spd(rng, 6, 50.0)
     cases.append(Case((A, _t(rng.normal(size=6)), 6, 1e-3), "a loose residual_tol = 1e-3 stops early"))
     cases.append(Case((A.to(torch.float32), _t(rng.normal(size=6), dtype=torch.float32), 3, 1e-10), "float32"))
@@ -177,8 +185,7 @@ def ppo_public() -> list[Case]:
     ]
 
 
-def ppo_hidden() -> list[Case]:
-    rng = np.random.default_rng(9604)
+def ppo_hidden(rng: np.random.Generator) -> list[Case]:
     cases = [Case((_randn(rng, B, s), _randn(rng, B, s), _randn(rng, B), eps), f"random, B = {B}, ε = {eps}")
              for B, s, eps in [(64, 0.5, 0.2), (7, 0.1, 0.1), (100, 1.0, 0.3), (1, 0.4, 0.2)]]
     lp = _randn(rng, 20, 0.2)

@@ -7,9 +7,10 @@ from rlcourse_utils import model_policy
 from rlcourse_utils.checks.core import Case, Exercise
 
 
-def _qp(seed: int, n: int, m: int, psd: bool = False) -> tuple[np.ndarray, ...]:
-    """A random QP: Q (n, n) positive definite (or only semi-definite), c (n,), A (m, n), b (m,)."""
-    rng = np.random.default_rng(seed)
+def _qp(seed: int | np.random.Generator, n: int, m: int, psd: bool = False) -> tuple[np.ndarray, ...]:
+    """A random QP: Q (n, n) positive definite (or only semi-definite), c (n,), A (m, n), b (m,).
+    ``seed`` is a fixed seed (public cases) or the hidden cases' generator, drawn from in place."""
+    rng = np.random.default_rng(seed)  # a Generator passes through unchanged
     M = rng.normal(size=(n, n))
     Q = M @ M.T + (0.0 if psd else 0.5) * np.eye(n)
     if psd:  # rank n − 1: f is flat along one direction
@@ -34,14 +35,19 @@ def dual_public() -> list[Case]:
     ]
 
 
-def dual_hidden() -> list[Case]:
+def _qp_1d(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """A 1-D QP as (1, 1), (1,), (1, 1), (1,) arrays, q > 0 and a ≠ 0; then λ (1,)."""
+    return (np.array([[rng.uniform(0.5, 3.0)]]), rng.normal(size=1),
+            np.array([[rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0)]]), rng.normal(size=1), rng.normal(size=1))
+
+
+def dual_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for seed, (n, m, alpha) in enumerate([(4, 1, 0.2), (5, 3, 0.05), (2, 2, 1.0), (6, 2, 0.3)]):
-        Q, c, A, b = _qp(910 + seed, n, m)
-        lam = np.random.default_rng(seed).normal(size=m)
+    for n, m, alpha in [(4, 1, 0.2), (5, 3, 0.05), (2, 2, 1.0), (6, 2, 0.3)]:
+        Q, c, A, b = _qp(rng, n, m)
+        lam = rng.normal(size=m)
         cases.append(Case((Q, c, A, b, lam, alpha), f"random QP n={n} m={m} α={alpha}"))
-    cases.append(Case((np.eye(1), np.array([1.0]), np.array([[2.0]]), np.array([-1.0]), np.array([0.5]), 2.0),
-                      "1-D: x* = −(1 + 1) = −2, C = −3"))
+    cases.append(Case(_qp_1d(rng) + (2.0,), "1-D (every array of size 1): x* = −(c + aλ) / q"))
     return cases
 
 
@@ -61,16 +67,15 @@ def al_public() -> list[Case]:
     ]
 
 
-def al_hidden() -> list[Case]:
+def al_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for seed, (n, m, rho, alpha, psd) in enumerate([(4, 2, 0.5, 1.0, False), (5, 1, 3.0, 6.0, False),
-                                                     (3, 3, 0.1, 0.05, False), (4, 2, 1.0, 2.0, True)]):
-        Q, c, A, b = _qp(930 + seed, n, m, psd)
-        lam = np.random.default_rng(50 + seed).normal(size=m)
+    for n, m, rho, alpha, psd in [(4, 2, 0.5, 1.0, False), (5, 1, 3.0, 6.0, False),
+                                  (3, 3, 0.1, 0.05, False), (4, 2, 1.0, 2.0, True)]:
+        Q, c, A, b = _qp(rng, n, m, psd)
+        lam = rng.normal(size=m)
         cases.append(Case((Q, c, A, b, lam, rho, alpha), f"random QP n={n} m={m} ρ={rho} α={alpha}"
                                                          + (" (Q singular)" if psd else "")))
-    cases.append(Case((2 * np.eye(1), np.array([-1.0]), np.array([[1.0]]), np.array([3.0]), np.array([1.0]), 1.5,
-                       0.5), "1-D: (2 + 3) x = 1 − 1 + 9, x* = 1.8"))
+    cases.append(Case(_qp_1d(rng) + (1.5, 0.5), "1-D (every array of size 1): (q + 2ρa²) x = −c − aλ + 2ρab"))
     return cases
 
 
@@ -91,17 +96,19 @@ def q_public() -> list[Case]:
     ]
 
 
-def q_hidden() -> list[Case]:
+def q_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for seed, (S, A) in enumerate([(5, 4), (54, 4), (3, 2), (10, 6)]):
-        rng = np.random.default_rng(940 + seed)
+    for i, (S, A) in enumerate([(5, 4), (54, 4), (3, 2), (10, 6)]):
         Q = rng.normal(size=(S, A))
         s, a, s2 = int(rng.integers(S)), int(rng.integers(A)), int(rng.integers(S))
-        term = bool(seed % 2)
-        cases.append(Case((Q, s, a, float(rng.normal()), s2, term, 0.2 + 0.1 * seed, 0.9),
+        term = bool(i % 2)
+        cases.append(Case((Q, s, a, float(rng.normal()), s2, term, 0.2 + 0.1 * i, 0.9),
                           f"random Q {S}×{A}, terminated={term}"))
-    cases.append(Case((np.array([[2.0, -3.0], [0.0, 0.0]]), 0, 1, 1.0, 0, False, 0.5, 1.0),
-                      "s' = s, γ = 1: y = 1 + 2 = 3, Q(0, 1) ← −3 + 3 = 0"))
+    Q = rng.normal(size=(2, 2))
+    s, a = int(rng.integers(2)), int(rng.integers(2))
+    Q[s, a] = Q[s].min() - 1.0  # the updated entry is not the max, so y must read max Q(s, ·) before the update
+    cases.append(Case((Q, s, a, float(rng.normal()), s, False, 0.5, 1.0),
+                      "s' = s, γ = 1: y = r + max_a' Q(s, a') read before the update"))
     return cases
 
 
