@@ -1,9 +1,11 @@
 """Exercises of Lecture 5 (practical Q-learning): public and hidden cases, hand-computable first.
 
+Hidden cases draw their inputs from the generator the checker seeds with the instructor's secret.
 Target cases pass both ``terminated`` and ``truncated``: a time limit does not stop the bootstrap, so an
-answer whose mask comes from ``done = terminated | truncated`` is caught on a case of its own. Losses get
-tensors with ``requires_grad=True``, the targets included, so an answer that lets gradient flow into the
-target is caught even when its value is right.
+answer whose mask comes from ``done = terminated | truncated`` is caught on a case of its own. Most loss
+cases give the targets ``requires_grad=True`` too, so an answer that lets gradient flow into the target is
+caught even when its value is right; the loop-form cases pass float32 targets without a gradient, as the DQN
+loop does.
 """
 from __future__ import annotations
 
@@ -56,8 +58,7 @@ def dqn_public() -> list[Case]:
     ]
 
 
-def dqn_hidden() -> list[Case]:
-    rng = np.random.default_rng(9501)
+def dqn_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
     for B, A, g in [(32, 2, 0.99), (5, 7, 0.9), (1, 3, 0.5), (16, 1, 0.95), (3, 2, 1.0)]:
         r, _, qt, term, trunc = _batch(rng, B, A)
@@ -90,8 +91,7 @@ def double_public() -> list[Case]:
     ]
 
 
-def double_hidden() -> list[Case]:
-    rng = np.random.default_rng(9502)
+def double_hidden(rng: np.random.Generator) -> list[Case]:
     cases = []
     for B, A, g in [(32, 2, 0.99), (5, 7, 0.9), (1, 3, 0.5), (16, 1, 0.95), (4, 4, 1.0)]:
         r, qo, qt, term, trunc = _batch(rng, B, A)
@@ -124,8 +124,7 @@ def polyak_public() -> list[Case]:
     ]
 
 
-def polyak_hidden() -> list[Case]:
-    rng = np.random.default_rng(9503)
+def polyak_hidden(rng: np.random.Generator) -> list[Case]:
     return [Case((rng.normal(size=s), rng.normal(size=s), tau), f"random weights of shape {s}, τ = {tau}")
             for s, tau in [((64,), 0.01), ((4, 64), 0.5), ((2, 3, 4), 0.999), ((1,), 0.25), ((), 0.3)]] + [
         Case((rng.normal(size=1000).astype(np.float32), rng.normal(size=1000).astype(np.float32), 0.05),
@@ -158,8 +157,7 @@ def huber_public() -> list[Case]:
     ]
 
 
-def huber_hidden() -> list[Case]:
-    rng = np.random.default_rng(9504)
+def huber_hidden(rng: np.random.Generator) -> list[Case]:
     cases = [Case((_t(rng.normal(0, s, B)), _t(rng.normal(0, s, B)), d), f"random batch B = {B}, δ = {d}")
              for B, s, d in [(64, 2.0, 1.0), (1, 5.0, 0.5), (32, 0.3, 1.0), (10, 10.0, 3.0), (128, 1.0, 0.1)]]
     cases += [
