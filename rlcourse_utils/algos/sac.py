@@ -14,8 +14,9 @@ actor (here the mean action 2 tanh μ_θ(s)), the twin critic, the replay buffer
 is SAC's: no target actor, no exploration noise (the policy's own entropy explores), the entropy term in the
 target and in the actor's loss, and the temperature α tuned so that the entropy stays near H̄ = -act_dim.
 
-Healthy run: the policy entropy falls from about 1 nat towards H̄ = -1 while α falls from 1 by an order of
-magnitude or more; Q(s, a) settles between -1500 and 0 like TD3's.
+Healthy run: the policy entropy falls from about 1.3 nats towards H̄ = -1 while α falls from 1 by an order of
+magnitude or more (over a whole 10,000-step run, seeds 0-2: entropy -0.89 to -0.99, α 0.02-0.05 at the end); Q(s, a)
+settles between -1500 and 0 like TD3's.
 
 Lecture 11 §SAC (Haarnoja et al. 2018, "Soft actor-critic"; 2018b "SAC algorithms and applications").
 """
