@@ -85,12 +85,14 @@ class CVAEPolicy(nn.Module):
                                                                                                   zeros)
 
     @torch.no_grad()
-    def sample(self, obs: np.ndarray, generator: torch.Generator, z: np.ndarray | None = None) -> np.ndarray:
-        """a ~ π_θ(· | o): z ~ N(0, I) (or the given (N, d) z), then a ~ N(μ_θ(o, z), σ²). (N, obs_dim) → (N, act_dim)."""
+    def sample(self, obs: np.ndarray, generator: torch.Generator, action_noise: bool = True) -> np.ndarray:
+        """a ~ π_θ(· | o): z ~ N(0, I), then a ~ N(μ_θ(o, z), σ²), or a = μ_θ(o, z) without ``action_noise``
+        (the latent still chooses the mode). (N, obs_dim) → (N, act_dim)."""
         o = torch.as_tensor(obs, dtype=torch.float32)
-        zz = torch.randn((len(o), self.latent_dim), generator=generator) if z is None else torch.as_tensor(z).float()
-        _, means, log_stds = self.decode(o, zz)
-        return (means[:, 0] + log_stds[:, 0].exp() * torch.randn(means[:, 0].shape, generator=generator)).numpy()
+        z = torch.randn((len(o), self.latent_dim), generator=generator)  # (N, d) from the prior
+        _, means, log_stds = self.decode(o, z)
+        noise = torch.randn(means[:, 0].shape, generator=generator) if action_noise else 0.0
+        return (means[:, 0] + log_stds[:, 0].exp() * noise).numpy()
 
 
 @dataclass(frozen=True)
