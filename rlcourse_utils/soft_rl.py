@@ -41,8 +41,10 @@ def soft_value(Q: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     Returns:
         (...,) float array: Q's shape without its last axis.
 
-    >>> soft_value(np.array([0.0, np.log(3.0)]))          # log(1 + 3)
-    array(1.3862944)
+    >>> round(float(soft_value(np.array([0.0, np.log(3.0)]))), 6)          # log(1 + 3)
+    1.386294
+    >>> soft_value(np.array([[1.0, 1.0], [5.0, -5.0]]), alpha=1e-3)   # small α: max + up to α log 2, per row
+    array([1.00069315, 5.        ])
     """
     Q = np.asarray(Q, dtype=np.float64)
     m = Q.max(-1)
@@ -300,3 +302,47 @@ def soft_policy_value(P: np.ndarray, R: np.ndarray, pi: np.ndarray, gamma: float
     r_pi = ((pi * R).sum(-1) + alpha * ent) * keep
     P_pi = np.einsum("sa,sat->st", pi, P) * keep[:, None]  # no value flows out of a terminal state
     return np.linalg.solve(np.eye(len(P)) - gamma * P_pi, r_pi)
+
+
+def soft_policy_gradient_by_enumeration(P: np.ndarray, R: np.ndarray, mu0: np.ndarray, logits: np.ndarray,
+                                        alpha: float = 1.0, entropy: bool = True) -> np.ndarray:
+    """The entropy-regularised policy gradient as an exact sum over all trajectories (score-function form):
+
+        ∇_θ J = Σ_τ p_θ(τ) Σ_t ∇_θ log π_t(a_t|s_t) Σ_{t' ≥ t} (r(s_t', a_t') - α log π_t'(a_t'|s_t'))
+
+    (the extra -α ∇ log π_t term of differentiating the entropy has zero mean and is dropped). ``entropy=False``
+    drops the -α log π rewards too: the gradient of the plain return, the wrong one for the soft objective.
+    Softmax policy π_t = softmax(logits[t]); ∇ log π_t(a|s) w.r.t. logits[t, s] is one_hot(a) - π_t(·|s).
+    Lecture 11 §policy gradient with soft optimality. P (S, A, S), R (S, A), mu0 (S,), logits (H, S, A) → (H, S, A).
+    """
+    P, R, mu0, logits = (np.asarray(x, dtype=np.float64) for x in (P, R, mu0, logits))
+    H, (S, A) = len(logits), R.shape
+    z = np.exp(logits - logits.max(-1, keepdims=True))
+    pi = z / z.sum(-1, keepdims=True)  # (H, S, A)
+    grid = np.indices((S, A) * H).reshape(2 * H, -1).T
+    states, actions = grid[:, 0::2], grid[:, 1::2]  # (K, H)
+    t_idx = np.arange(H)
+    log_pi = np.log(pi[t_idx, states, actions])  # (K, H)
+    w = mu0[states[:, 0]] * np.exp(log_pi.sum(1)) * P[states[:, :-1], actions[:, :-1], states[:, 1:]].prod(1)  # (K,)
+    rew = R[states, actions] - (alpha * log_pi if entropy else 0.0)  # (K, H)
+    togo = np.cumsum(rew[:, ::-1], 1)[:, ::-1]  # (K, H) Σ_{t' ≥ t}
+    grad = np.zeros((H, S, A))
+    for t in range(H):
+        score = np.eye(A)[actions[:, t]] - pi[t, states[:, t]]  # (K, A)
+        np.add.at(grad[t], states[:, t], (w * togo[:, t])[:, None] * score)
+    return grad
+
+
+def lottery_mdp() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The optimism example: from the start (state 0), "safe" (a = 0) leads to a quiet state (3, reward 0 per step);
+    "gamble" (a = 1) reaches a jackpot (state 1, +3 per step) with probability 0.1 and a bust (state 2, -1 per step)
+    with probability 0.9. Every later state keeps itself whatever the action. Returns (P (4, 2, 4), R (4, 2), mu0 (4,)).
+    Lecture 11 §the optimism problem.
+    """
+    P = np.zeros((4, 2, 4))
+    P[0, 0, 3] = 1.0
+    P[0, 1, 1], P[0, 1, 2] = 0.1, 0.9
+    for s in (1, 2, 3):
+        P[s, :, s] = 1.0
+    R = np.array([[0.0, 0.0], [3.0, 3.0], [-1.0, -1.0], [0.0, 0.0]])
+    return P, R, np.eye(4)[0]
