@@ -37,6 +37,7 @@ from rlcourse_utils import (  # noqa: E402
     dp,
     envs,
     imitation,
+    irl,
     model_based,
     model_policy,
     planning,
@@ -52,6 +53,6 @@ from rlcourse_utils import (  # noqa: E402
 )
 from rlcourse_utils import soft_rl  # noqa: E402
 
-__all__ = ["advantages", "algos", "checks", "control", "dp", "envs", "imitation", "model_based", "model_policy",
+__all__ = ["advantages", "algos", "checks", "control", "dp", "envs", "imitation", "irl", "model_based", "model_policy",
            "planning", "plotting", "policy_gradient", "q_learning", "replay", "returns", "rollouts",
            "tabular_pg", "trust_region", "variational", "soft_rl"]

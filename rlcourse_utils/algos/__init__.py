@@ -12,10 +12,12 @@ Lecture 8: ``mbrl`` (model-based RL with a learned ensemble and MPC).
 Lecture 9: ``dyna`` (Dyna-Q and short model rollouts), ``distill`` (DAgger from an MPC expert), ``gps`` (guided policy search).
 Lecture 10: ``vae`` (a VAE on the digits), ``latent_policy`` (a conditional-VAE policy on the obstacle task).
 Lecture 11: ``soft_q`` (soft Q-learning against DQN on a gridworld), ``sac`` (soft actor-critic on Pendulum).
+Lecture 12: ``maxent_irl`` (MaxEnt IRL on a gridworld), ``gail`` (GAIL on CartPole with PPO as generator).
 """
 from rlcourse_utils.algos import (actor_critic, bc, dagger, ddpg, distill, dqn, dyna, fitted_q, gps, mbrl,
                                  mixture, ppo, reinforce, tabular_q, trpo)
 from rlcourse_utils.algos import latent_policy, vae
+from rlcourse_utils.algos import gail, maxent_irl
 from rlcourse_utils.algos import sac, soft_q
 
 __all__ = ["actor_critic", "bc", "dagger", "ddpg", "distill", "dqn", "dyna", "fitted_q", "gps", "mbrl",

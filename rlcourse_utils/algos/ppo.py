@@ -165,7 +165,8 @@ class Result:
 
 
 def train(cfg: Config, seed: int = 0, clip_loss_fn: ClipLossFn = trust_region.ppo_clip_loss,
-          advantage_fn: AdvantageFn = advantages.gae) -> Result:
+          advantage_fn: AdvantageFn = advantages.gae, reward_fn: Callable[[Batch], np.ndarray] | None = None
+          ) -> Result:
     """Run PPO-clip on CartPole-v1 and record the learning curve and per-update KL and clip fraction.
 
     Args:
@@ -173,6 +174,9 @@ def train(cfg: Config, seed: int = 0, clip_loss_fn: ClipLossFn = trust_region.pp
         seed: seeds the environments, the networks, the action sampling and the minibatch shuffles.
         clip_loss_fn: (logp_new, logp_old, advantages, clip_eps) ↦ scalar loss, ``ppo_clip_loss`` by default.
         advantage_fn: GAE-like estimator on (T, N) arrays, ``advantages.gae`` by default.
+        reward_fn: None trains on the environment's reward. Otherwise it maps each fresh ``Batch`` to the
+            (T, N) rewards PPO trains on instead (a learned reward: GAIL's discriminator, Lecture 12); the
+            learning curve ``mean_return`` still reports the environment's return.
     """
     start = time.perf_counter()
     torch.manual_seed(seed)
@@ -185,6 +189,8 @@ def train(cfg: Config, seed: int = 0, clip_loss_fn: ClipLossFn = trust_region.pp
     while col.steps < cfg.total_steps:
         # 1-2. rollout with the current policy π_θ; advantages and critic targets (no gradient)
         batch = col.collect(model.policy, cfg.n_steps)
+        if reward_fn is not None:  # a learned reward replaces the environment's (Lecture 12, GAIL)
+            batch.rewards = np.asarray(reward_fn(batch), dtype=np.float64).reshape(batch.rewards.shape)
         adv, targets = advantages_and_targets(model, batch, cfg.gamma, cfg.lam, cfg.value_scale, advantage_fn)
         keep = batch.valid.reshape(-1)  # drop the fake reset transitions
         obs = torch.as_tensor(batch.obs[:-1].reshape(cfg.batch_size, -1)[keep])  # (B, 4)

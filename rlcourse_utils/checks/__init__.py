@@ -15,6 +15,7 @@ from rlcourse_utils.checks import (lec01_imitation, lec02_policy_gradients, lec0
                                    lec04_value_based, lec05_practical_q, lec06_advanced_pg,
                                    lec07_optimal_control, lec08_model_based, lec09_model_policy,
                                    lec10_variational)
+from rlcourse_utils.checks import lec12_inverse_rl
 from rlcourse_utils.checks import lec11_control_inference
 from rlcourse_utils.checks.core import Case, CheckResult, Exercise, run_cases, run_check
 
@@ -28,7 +29,8 @@ EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in [*lec01_imitation.EXERCISE
                                                        *lec08_model_based.EXERCISES,
                                                        *lec09_model_policy.EXERCISES,
                                                        *lec10_variational.EXERCISES,
-                                                       *lec11_control_inference.EXERCISES]}
+                                                       *lec11_control_inference.EXERCISES,
+                                                       *lec12_inverse_rl.EXERCISES]}
 
 __all__ = ["EXERCISES", "Case", "CheckResult", "Exercise", "check", "get", "hidden_score", "run_cases", "run_check",
            "use"]
