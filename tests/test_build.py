@@ -100,3 +100,13 @@ def test_lecture_is_a_clean_source(lecture):
     assert all(line in first_code.source.splitlines() for line in PREAMBLE.splitlines() if line)
     ids = [c.metadata["rlcourse"]["exercise"] for c in nb.cells if "exercise" in c.metadata.get("rlcourse", {})]
     assert sorted(ids) == sorted(ex.id for ex in checks.EXERCISES.values() if ex.lecture == lecture.name[:2])
+
+
+def test_check_honours_the_lecture_numbers_it_is_given(tmp_path, capsys):
+    from rlcourse_utils import cli
+
+    root = tiny_course(tmp_path)
+    build.build(root, progress=False)
+    assert cli.main(["solutions", "01", "--check", "--root", str(root)]) == 0
+    with pytest.raises(SystemExit, match="no lecture notebook numbered 07"):
+        cli.main(["solutions", "7", "--check", "--root", str(root)])
