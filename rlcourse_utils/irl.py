@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rlcourse_utils import soft_rl
+
 
 # ---------------------------------------------------------------- the forward pass
 
@@ -106,22 +108,19 @@ def log_partition_torch(P: torch.Tensor, R: torch.Tensor, mu0: torch.Tensor, hor
     return torch.logsumexp(log_mu0 + V, 0)
 
 
-def enumerate_posterior(P: np.ndarray, R: np.ndarray, mu0: np.ndarray, horizon: int
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Brute force over every trajectory: states (K, H), actions (K, H), p(τ | O, ψ) (K,), and log Z.
+def enumerate_with_partition(P: np.ndarray, R: np.ndarray, mu0: np.ndarray, horizon: int
+                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Brute force over every trajectory: Lecture 11's ``soft_rl.enumerate_posterior`` (states (K, H), actions
+    (K, H), p(τ | O, ψ) (K,)) plus log Z, from any one trajectory: log Z = log[p(τ) exp r(τ)] − log p(τ | O, ψ).
 
-    p(τ | O) = p(s_0) Π_t p(s_{t+1} | s_t, a_t) exp(Σ_t r(s_t, a_t)) / Z, K = (S A)^H trajectories (keep it tiny).
+    K = (S A)^H trajectories: keep S, A, H tiny. An oracle independent of the backward messages.
     """
-    P, R, mu0 = (np.asarray(x, dtype=np.float64) for x in (P, R, mu0))
-    S, A = R.shape
-    grid = np.indices((S, A) * horizon).reshape(2 * horizon, -1).T  # (K, 2H): s_0, a_0, s_1, a_1, ...
-    s, a = grid[:, 0::2], grid[:, 1::2]
-    with np.errstate(divide="ignore"):
-        logw = np.log(mu0)[s[:, 0]] + np.log(P[s[:, :-1], a[:, :-1], s[:, 1:]]).sum(1) + R[s, a].sum(1)
-    m = logw[np.isfinite(logw)].max()
-    w = np.exp(logw - m)
-    log_Z = float(m + np.log(w.sum()))
-    return s, a, w / w.sum(), log_Z
+    states, actions, post = soft_rl.enumerate_posterior(P, R, mu0, horizon)
+    k = int(np.argmax(post))
+    s, a = states[k], actions[k]
+    log_joint = (np.log(np.asarray(mu0, dtype=np.float64)[s[0]]) + np.log(np.asarray(P)[s[:-1], a[:-1], s[1:]]).sum()
+                 + np.asarray(R, dtype=np.float64)[s, a].sum())  # log p(τ) + r(τ) of that trajectory
+    return states, actions, post, float(log_joint - np.log(post[k]))
 
 
 # ---------------------------------------------------------------- sample-based estimates (guided cost learning)

@@ -13,7 +13,7 @@ torch.set_num_threads(1)
 
 
 def _enumerated_marginals(P, R, mu0, H):
-    s, a, p, log_Z = irl.enumerate_posterior(P, R, mu0, H)
+    s, a, p, log_Z = irl.enumerate_with_partition(P, R, mu0, H)
     mu = np.zeros((H, *R.shape))
     for t in range(H):
         np.add.at(mu[t], (s[:, t], a[:, t]), p)
