@@ -13,6 +13,8 @@ from rlcourse_utils.algos import gail, maxent_irl
 from rlcourse_utils.envs import gridworld
 
 LAYOUT = ("....G", ".##..", "...X.", ".#...", "S....")
+LAYOUTS = {"top route blocked": ("...#G", ".##..", "...X.", ".#.#.", "S...."),
+           "only the middle route left": (".#..G", ".##..", "...X.", ".#...", "S.#..")}
 
 
 def maxent_draws(n_draws: int) -> None:
@@ -29,6 +31,14 @@ def maxent_draws(n_draws: int) -> None:
         ratio = lambda p: np.array([value(p, np.eye(grid.n_states)[s]) / value(pi_e, np.eye(grid.n_states)[s])  # noqa: E731
                                     for s in starts])
         r_irl, r_bc = ratio(pi), ratio(bc)
+        for name, new_layout in LAYOUTS.items():
+            g2, c2 = gridworld.gridworld(new_layout, slip=0.0)
+            same = [cells.index(rc) for rc in c2] + [len(cells)]
+            v2 = lambda p: float((irl.policy_visitation(g2.P, p, g2.mu0) * g2.R).sum())  # noqa: E731
+            e2 = v2(soft_rl.soft_policy(soft_rl.inference_backward_pass(g2.P, 20.0 * g2.R, H)[0]))
+            i2 = v2(soft_rl.soft_policy(soft_rl.inference_backward_pass(g2.P, g2.P @ fit.psi[same], H)[0]))
+            b2 = v2(np.broadcast_to(irl.tabular_bc(st, ac, grid.n_states, 4)[same], (H, g2.n_states, 4)))
+            print(f"demos draw {draw}, layout '{name}': IRL {i2 / e2:.2f}, BC {b2 / e2:.2f} of the expert", flush=True)
         print(f"demos draw {draw}: IRL {value(pi, grid.mu0) / value(pi_e, grid.mu0):.3f} of the expert, gap "
               f"{fit.count_gap[-1]:.3f}; over starts IRL min {r_irl.min():.2f}, BC min {r_bc.min():.2f} "
               f"(BC < 50% from {int((r_bc < 0.5).sum())} starts)", flush=True)
@@ -52,7 +62,9 @@ def gail_seeds(n_seeds: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--no-gail", action="store_true", help="only the MaxEnt IRL draws (a few seconds)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     maxent_draws(5)
-    gail_seeds(args.seeds)
+    if not args.no_gail:
+        gail_seeds(args.seeds)
