@@ -17,6 +17,7 @@ from rlcourse_utils.checks import (lec01_imitation, lec02_policy_gradients, lec0
                                    lec10_variational)
 from rlcourse_utils.checks import lec12_inverse_rl
 from rlcourse_utils.checks import lec11_control_inference
+from rlcourse_utils.checks import lec15_exploration
 from rlcourse_utils.checks.core import Case, CheckResult, Exercise, run_cases, run_check
 
 EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in [*lec01_imitation.EXERCISES,
@@ -30,7 +31,8 @@ EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in [*lec01_imitation.EXERCISE
                                                        *lec09_model_policy.EXERCISES,
                                                        *lec10_variational.EXERCISES,
                                                        *lec11_control_inference.EXERCISES,
-                                                       *lec12_inverse_rl.EXERCISES]}
+                                                       *lec12_inverse_rl.EXERCISES,
+                                                       *lec15_exploration.EXERCISES]}
 
 __all__ = ["EXERCISES", "Case", "CheckResult", "Exercise", "check", "get", "hidden_score", "run_cases", "run_check",
            "use"]
