@@ -93,8 +93,9 @@ class Batch:
 class Collector:
     """Runs a policy in a vector of CartPole-v1 environments and keeps the training-episode returns."""
 
-    def __init__(self, n_envs: int, seed: int):
-        self.envs = gym.make_vec("CartPole-v1", num_envs=n_envs, vectorization_mode="vector_entry_point")
+    def __init__(self, n_envs: int, seed: int, envs: gym.vector.VectorEnv | None = None):
+        self.envs = envs if envs is not None else gym.make_vec("CartPole-v1", num_envs=n_envs,
+                                                                vectorization_mode="vector_entry_point")
         self.obs, _ = self.envs.reset(seed=seed)  # (N, 4)
         self.ep_return, self.finished = np.zeros(n_envs), []
         self.reset_step = np.zeros(n_envs, dtype=bool)  # next step only resets this env (next-step autoreset)
@@ -165,8 +166,8 @@ class Result:
 
 
 def train(cfg: Config, seed: int = 0, clip_loss_fn: ClipLossFn = trust_region.ppo_clip_loss,
-          advantage_fn: AdvantageFn = advantages.gae, reward_fn: Callable[[Batch], np.ndarray] | None = None
-          ) -> Result:
+          advantage_fn: AdvantageFn = advantages.gae, reward_fn: Callable[[Batch], np.ndarray] | None = None,
+          envs: gym.vector.VectorEnv | None = None, init_model: ActorCritic | None = None) -> Result:
     """Run PPO-clip on CartPole-v1 and record the learning curve and per-update KL and clip fraction.
 
     Args:
@@ -177,12 +178,17 @@ def train(cfg: Config, seed: int = 0, clip_loss_fn: ClipLossFn = trust_region.pp
         reward_fn: None trains on the environment's reward. Otherwise it maps each fresh ``Batch`` to the
             (T, N) rewards PPO trains on instead (a learned reward: GAIL's discriminator, Lecture 12); the
             learning curve ``mean_return`` still reports the environment's return.
+        envs: None runs CartPole-v1; otherwise a CartPole-like vector env of ``cfg.n_envs`` envs with
+            next-step autoreset (changed physics, domain randomisation: Lecture 13).
+        init_model: None starts from a fresh network; otherwise a copy of it is trained (fine-tuning, Lecture 13).
     """
     start = time.perf_counter()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    col = Collector(cfg.n_envs, seed)
+    col = Collector(cfg.n_envs, seed, envs)
     model = ActorCritic(col.obs.shape[1], 2, cfg.hidden, shared=False)
+    if init_model is not None:
+        model.load_state_dict(init_model.state_dict())
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     log: dict[str, list] = {k: [] for k in ("steps", "ret", "kl", "clip", "ent")}
     solved_at = None
