@@ -38,7 +38,10 @@ def test_ray_start_train_stop():
         ray.init(**args)  # a second init in the same process does not fail
         out = impala.train_ray(impala.Config(n_updates=6, n_envs=4, unroll=8), seed=0, n_actors=2)
         assert len(out["curve"]) == 6 and out["lags"].min() >= 0 and out["steps"] > 0
-        assert impala.steps_per_second(1, n_envs=4, unroll=8, n_rounds=1) > 0
+        actors = impala.make_actors(2, n_envs=4, unroll=8)
+        out = impala.train_ray(impala.Config(n_updates=4, n_envs=4, unroll=8), actors=actors)
+        assert len(out["curve"]) == 4
+        assert impala.steps_per_second(actors[:1], n_rounds=1) > 0
     finally:
         ray.shutdown()
     assert not ray.is_initialized()

@@ -187,8 +187,19 @@ def train_local(cfg: Config, seed: int = 0, vtrace_fn=vtrace.vtrace_targets) -> 
                 final_eval=evaluate(model))
 
 
+def make_actors(n_actors: int, n_envs: int = 16, unroll: int = 32, seed: int = 0,
+                hidden: tuple[int, ...] = (64, 64)) -> list:
+    """``n_actors`` Ray actors (``ray.remote(Collector)``, one process each), seeded seed*1000 + i.
+    Start them once and reuse them: each process start imports torch and gymnasium (about a second
+    of CPU). The caller ends them with ``ray.kill`` or ``ray.shutdown``."""
+    import ray
+
+    remote = ray.remote(num_cpus=0)(Collector)
+    return [remote.remote(n_envs, unroll, seed * 1000 + i, hidden) for i in range(n_actors)]
+
+
 def train_ray(cfg: Config, seed: int = 0, n_actors: int = 2, vtrace_fn=vtrace.vtrace_targets,
-              target: float | None = None) -> dict:
+              target: float | None = None, actors: list | None = None) -> dict:
     """Asynchronous actor–learner on Ray (the caller runs ``ray.init`` / ``ray.shutdown``).
 
     Each of ``n_actors`` remote ``Collector``s rolls out with the weights it was last sent; the
@@ -199,8 +210,9 @@ def train_ray(cfg: Config, seed: int = 0, n_actors: int = 2, vtrace_fn=vtrace.vt
     import ray
 
     model, opt, sched = _new_learner(cfg, seed)
-    remote = ray.remote(num_cpus=0)(Collector)
-    actors = [remote.remote(cfg.n_envs, cfg.unroll, seed * 1000 + i, cfg.hidden) for i in range(n_actors)]
+    own = actors is None
+    if own:
+        actors = make_actors(n_actors, cfg.n_envs, cfg.unroll, seed, cfg.hidden)
     version = 0
     w = ray.put(get_weights(model))
     pending = {a.collect.remote(w, version): a for a in actors}
@@ -223,27 +235,24 @@ def train_ray(cfg: Config, seed: int = 0, n_actors: int = 2, vtrace_fn=vtrace.vt
             if evals[-1][1] >= target:
                 break
     wall = time.perf_counter() - start
-    ray.get(list(pending))  # let the last rollouts finish before the actors go
-    for a in actors:
-        ray.kill(a)
+    ray.get(list(pending))  # let the last rollouts finish before the actors go (or are reused)
+    if own:
+        for a in actors:
+            ray.kill(a)
     return dict(model=model, curve=np.array(curve), lags=np.array(lags), steps=steps, wall=wall,
                 evals=evals, final_eval=evaluate(model))
 
 
-def steps_per_second(n_actors: int, n_envs: int = 16, unroll: int = 64, n_rounds: int = 4, seed: int = 0) -> float:
-    """Environment steps per second of ``n_actors`` Ray actors rolling out a fixed policy in parallel
-    (no learning): total steps / wall time of ``n_rounds`` rounds of one rollout per actor."""
+def steps_per_second(actors: list, n_rounds: int = 4) -> float:
+    """Environment steps per second of the given Ray actors rolling out a fixed policy in parallel
+    (no learning): total steps / wall time of ``n_rounds`` rounds of one rollout per actor, after one
+    warm-up round. The actors are left running (pass a prefix of a list to time 1, 2, ... of them)."""
     import ray
 
-    remote = ray.remote(num_cpus=0)(Collector)
-    actors = [remote.remote(n_envs, unroll, seed + i) for i in range(n_actors)]
     w = ray.put(get_weights(ActorCritic()))
     ray.get([a.collect.remote(w) for a in actors])  # warm-up: processes started, imports done
     start = time.perf_counter()
     steps = 0
     for _ in range(n_rounds):
         steps += sum(b["steps"] for b in ray.get([a.collect.remote(w) for a in actors]))
-    rate = steps / (time.perf_counter() - start)
-    for a in actors:
-        ray.kill(a)
-    return rate
+    return steps / (time.perf_counter() - start)
