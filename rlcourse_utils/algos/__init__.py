@@ -12,6 +12,7 @@ Lecture 8: ``mbrl`` (model-based RL with a learned ensemble and MPC).
 Lecture 9: ``dyna`` (Dyna-Q and short model rollouts), ``distill`` (DAgger from an MPC expert), ``gps`` (guided policy search).
 Lecture 10: ``vae`` (a VAE on the digits), ``latent_policy`` (a conditional-VAE policy on the obstacle task).
 Lecture 11: ``soft_q`` (soft Q-learning against DQN on a gridworld), ``sac`` (soft actor-critic on Pendulum).
+Lecture 18: ``level_agent`` (PPO on sets of procedurally generated levels, K agents in lockstep).
 Lecture 14: ``impala`` (actor–learner with V-trace, locally or on Ray actors).
 Lecture 12: ``maxent_irl`` (MaxEnt IRL on a gridworld), ``gail`` (GAIL on CartPole with PPO as generator).
 Lecture 15: ``bandits`` (10-armed testbed, Bernoulli regret), ``chain_explore`` (count bonus / bootstrapped heads on a chain).
@@ -23,9 +24,11 @@ from rlcourse_utils.algos import gail, maxent_irl
 from rlcourse_utils.algos import sac, soft_q
 from rlcourse_utils.algos import bandits, chain_explore
 from rlcourse_utils.algos import impala
+from rlcourse_utils.algos import level_agent
 
 __all__ = ["actor_critic", "bc", "dagger", "ddpg", "distill", "dqn", "dyna", "fitted_q", "gps", "mbrl",
            "mixture", "ppo", "reinforce", "tabular_q", "trpo",
            "latent_policy", "vae",
            "sac", "soft_q",
            "bandits", "chain_explore", "impala"]
+__all__ += ["level_agent"]

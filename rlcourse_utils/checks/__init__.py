@@ -20,6 +20,7 @@ from rlcourse_utils.checks import lec11_control_inference
 from rlcourse_utils.checks import lec15_exploration
 from rlcourse_utils.checks import lec14_distributed
 from rlcourse_utils.checks import lec13_transfer
+from rlcourse_utils.checks import lec18_generalization
 from rlcourse_utils.checks.core import Case, CheckResult, Exercise, run_cases, run_check
 
 EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in [*lec01_imitation.EXERCISES,
@@ -37,6 +38,8 @@ EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in [*lec01_imitation.EXERCISE
                                                        *lec15_exploration.EXERCISES,
                                                        *lec14_distributed.EXERCISES,
                                                        *lec13_transfer.EXERCISES]}
+
+EXERCISES.update({ex.id: ex for ex in lec18_generalization.EXERCISES})
 
 __all__ = ["EXERCISES", "Case", "CheckResult", "Exercise", "check", "get", "hidden_score", "run_cases", "run_check",
            "use"]

@@ -4,5 +4,7 @@
 ``obstacle``: a 2-D point that must pass a disc on the left or on the right (multimodal demos).
 """
 from rlcourse_utils.envs import (cartpole, gridworld, maze, obstacle, pendulum, tabular)
+from rlcourse_utils.envs import procgrid  # Lecture 18
 
 __all__ = ["cartpole", "gridworld", "maze", "obstacle", "pendulum", "tabular"]
+__all__ += ["procgrid"]
