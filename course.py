@@ -6,7 +6,8 @@
 Setting up means: a virtual environment in .venv/ of this repository, the pinned
 dependencies and the rlcourse_utils package installed there (editable), and a
 Jupyter kernel "Python 3.11 (rlcourse)" that runs in that environment. `test` also
-installs the instructor extra (nbgrader), whose round trip the suite proves. It is
+installs the instructor extra (nbgrader), whose round trip the suite proves, and the
+bench extra (Stable-Baselines3), whose plumbing tests/test_bench.py runs. It is
 redone only when pyproject.toml changes. Needs nothing but Python 3.11 and git.
 Extra arguments go to JupyterLab (lab) or pytest (test).
 """
@@ -52,7 +53,7 @@ def main(argv: list[str]) -> int:
         return 2
     command, extra = argv[0], argv[1:]
     try:
-        setup("instructor" if command == "test" else "")
+        setup("instructor,bench" if command == "test" else "")
     except subprocess.CalledProcessError as err:
         print(f"Setting up failed while running: {' '.join(map(str, err.cmd))}", file=sys.stderr)
         return err.returncode or 1

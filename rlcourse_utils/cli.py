@@ -79,6 +79,16 @@ def _stub(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from rlcourse_utils import bench
+
+    unknown = [n for n in args.algos if n not in bench.BENCHES]
+    if unknown:
+        print(f"rlcourse bench: no benchmark {', '.join(unknown)}; known: {', '.join(bench.BENCHES)}", file=sys.stderr)
+        return 2
+    return bench.main(args.algos, args.seeds, Path(args.out), args.jobs, args.steps, args.max_seconds)
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -133,6 +143,18 @@ def main(argv: list[str] | None = None) -> int:
                         "lecture notebook, with the metadata the builder, the grader and nbgrader read")
     p.add_argument("--after", type=int, help="with --insert: after this cell index (default: at the end)")
     p.set_defaults(func=_stub)
+
+    p = sub.add_parser("bench", help="every reference agent against Stable-Baselines3 (the [bench] extra), as a page")
+    p.add_argument("algos", nargs="*", metavar="ALGO",
+                   help="rows to run (default: all): ppo a2c reinforce dqn double_dqn trpo td3 ddpg sac ppo@acrobot "
+                        "dqn@acrobot td3@mountaincar")
+    p.add_argument("--seeds", type=int, nargs="+", help="seeds (default: 100 101 102 103 104)")
+    p.add_argument("--out", default="docs/benchmarks.md", help="the page; its plot (.png) and numbers (.json) go beside")
+    p.add_argument("--jobs", type=_positive_int, default=1, help="worker processes at a time (default: 1)")
+    p.add_argument("--steps", type=_positive_int, help="cut every run's step budget to this (a quick plumbing run)")
+    p.add_argument("--max-seconds", type=float, default=300.0,
+                   help="a run that has trained this many CPU seconds without reaching the threshold stops (300)")
+    p.set_defaults(func=_bench)
 
     args = parser.parse_args(argv)
     return args.func(args)

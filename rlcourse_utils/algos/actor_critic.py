@@ -33,14 +33,37 @@ from torch import nn
 from rlcourse_utils import advantages, nets
 
 AdvantageFn = Callable[..., np.ndarray]  # (rewards, values, next_values, terminated, truncated, gamma, lam) -> (T, N)
+Act = Callable[[np.ndarray], np.ndarray]  # observations (n, obs_dim) -> the deterministic policy's actions (n, ...)
+Callback = Callable[[int, Act], bool]
+"""``callback(env_steps, act) -> stop?``: called by every agent's ``train`` after each update (on-policy) or vector
+step (off-policy) with the environment steps taken so far and the current deterministic policy; returning True ends
+the run. The benchmark (``rlcourse_utils.bench``) evaluates and times the agents through it."""
 
 SOLVED = 475.0  # CartPole-v1's "solved" mean return
+
+
+def make_vec(env_id: str, n_envs: int) -> gym.vector.VectorEnv:
+    """``n_envs`` copies of the task ``env_id`` with next-step autoreset: gymnasium's numpy-vectorised version where
+    the task has one (CartPole-v1), otherwise the copies stepped one after another in this process (Acrobot-v1)."""
+    if gym.spec(env_id).vector_entry_point is not None:
+        return gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point")
+    return gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="sync")
+
+
+def greedy(logits_fn: Callable[[torch.Tensor], torch.Tensor]) -> Act:
+    """The deterministic policy argmax_a of a logits (or Q-value) network, on numpy observations."""
+    def act(obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return logits_fn(torch.as_tensor(obs, dtype=torch.float32)).argmax(-1).numpy()
+    return act
 
 
 @dataclass(frozen=True)
 class Config:
     """Settings of A2C with GAE; the defaults solve CartPole-v1 in 30k-45k steps (seeds 0-2), seconds on one core."""
 
+    env_id: str = "CartPole-v1"
+    """The task: a gymnasium id with a vector observation and discrete actions (CartPole-v1, Acrobot-v1, ...)."""
     n_envs: int = 16
     """Parallel environments N; 4 to 64. More envs = more decorrelated samples per update."""
     n_steps: int = 32
@@ -132,23 +155,25 @@ class Result:
     """Wall-clock time of the run."""
 
 
-def train(cfg: Config, seed: int = 0, advantage_fn: AdvantageFn = advantages.gae) -> Result:
-    """Run A2C with ``advantage_fn`` on CartPole-v1 and record the learning curve against env steps.
+def train(cfg: Config, seed: int = 0, advantage_fn: AdvantageFn = advantages.gae,
+          callback: Callback | None = None) -> Result:
+    """Run A2C with ``advantage_fn`` on ``cfg.env_id`` (CartPole-v1) and record the learning curve against env steps.
 
     Args:
         cfg: settings.
         seed: seeds the environments, the network and the action sampling.
         advantage_fn: GAE-like estimator (rewards, values, next_values, terminated, truncated, gamma, lam),
             all (T, N) arrays, returning (T, N) advantages.
+        callback: ``callback(env_steps, act)`` after each update; True stops the run (see ``Callback``).
 
     Returns:
         A Result with the curve and the healthy-run diagnostics.
     """
     start = time.perf_counter()
     torch.manual_seed(seed)
-    envs = gym.make_vec("CartPole-v1", num_envs=cfg.n_envs, vectorization_mode="vector_entry_point")
-    obs, _ = envs.reset(seed=seed)  # (N, 4)
-    model = ActorCritic(obs.shape[1], 2, cfg.hidden, cfg.shared)
+    envs = make_vec(cfg.env_id, cfg.n_envs)
+    obs, _ = envs.reset(seed=seed)  # (N, obs_dim)
+    model = ActorCritic(obs.shape[1], int(envs.single_action_space.n), cfg.hidden, cfg.shared)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     T, N = cfg.n_steps, cfg.n_envs
     ep_return, finished = np.zeros(N), []
@@ -163,7 +188,7 @@ def train(cfg: Config, seed: int = 0, advantage_fn: AdvantageFn = advantages.gae
         for t in range(T):
             b_obs[t] = obs
             with torch.no_grad():
-                logits = model.policy(torch.as_tensor(obs))  # (N, 2)
+                logits = model.policy(torch.as_tensor(obs, dtype=torch.float32))  # (N, n_actions)
             action = torch.distributions.Categorical(logits=logits).sample().numpy()  # (N,)
             obs, reward, terminated, truncated, _ = envs.step(action)
             b_act[t], b_rew[t], b_term[t], b_trunc[t] = action, reward, terminated, truncated
@@ -221,6 +246,8 @@ def train(cfg: Config, seed: int = 0, advantage_fn: AdvantageFn = advantages.gae
         if solved_at is None and len(finished) >= cfg.window and mean_ret >= SOLVED:
             solved_at = steps
         if cfg.stop_at is not None and len(finished) >= cfg.window and mean_ret >= cfg.stop_at:
+            break
+        if callback is not None and callback(steps, greedy(model.policy)):
             break
     envs.close()
     return Result(np.array(log["steps"]), np.array(log["ret"]), np.array(log["ent"]), np.array(log["vloss"]),

@@ -30,9 +30,10 @@ import torch
 from torch import nn
 
 from rlcourse_utils import nets, q_learning
+from rlcourse_utils.algos.actor_critic import Act, Callback
 from rlcourse_utils.replay import ReplayBuffer
 
-MAX_ACTION = 2.0  # Pendulum-v1 torque bound
+MAX_ACTION = 2.0  # Pendulum-v1 torque bound (another task's bound is read from its action space)
 TARGET = -200.0   # the return this course asks of a trained Pendulum agent
 
 
@@ -41,6 +42,9 @@ class Config:
     """Settings of DDPG / TD3 on Pendulum-v1; with the defaults and ``stop_at=TARGET`` TD3 reached -200 at 7k env
     steps (seeds 0 and 1; 6,000 critic updates) and 9k (seed 2)."""
 
+    env_id: str = "Pendulum-v1"
+    """The task: a gymnasium id with a vector observation and a box of actions in [-b, b] (Pendulum-v1,
+    MountainCarContinuous-v0, ...); noise scales below are fractions of its bound b."""
     total_steps: int = 20_000
     """Environment-step budget (all envs together)."""
     n_envs: int = 2
@@ -94,14 +98,15 @@ class Critic(nn.Module):
 
 
 class Actor(nn.Module):
-    """μ_θ(s) = MAX_ACTION · tanh(MLP(s)): (B, obs_dim) → (B, act_dim)."""
+    """μ_θ(s) = b · tanh(MLP(s)) with the action bound b (``MAX_ACTION`` on Pendulum): (B, obs_dim) → (B, act_dim)."""
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...]):
+    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...], max_action: float = MAX_ACTION):
         super().__init__()
         self.net = nets.mlp(obs_dim, act_dim, hidden, nn.ReLU)
+        self.max_action = max_action
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return MAX_ACTION * torch.tanh(self.net(obs))
+        return self.max_action * torch.tanh(self.net(obs))
 
 
 @dataclass(frozen=True)
@@ -126,36 +131,50 @@ class Result:
     """Wall-clock time of the run."""
 
 
-def make_env(n_envs: int) -> gym.vector.VectorEnv:
-    """N Pendulum-v1 environments in one process (Pendulum has no vectorised entry point)."""
-    return gym.make_vec("Pendulum-v1", num_envs=n_envs, vectorization_mode="sync")
+def make_env(n_envs: int, env_id: str = "Pendulum-v1") -> gym.vector.VectorEnv:
+    """N ``env_id`` environments in one process (Pendulum has no vectorised entry point)."""
+    return gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="sync")
 
 
-def evaluate(actor: nn.Module, n_episodes: int, seed: int) -> np.ndarray:
-    """Returns (n_episodes,) of the deterministic actor, one 200-step episode per env."""
-    env = make_env(n_episodes)
+def evaluate(actor: nn.Module, n_episodes: int, seed: int, env_id: str = "Pendulum-v1") -> np.ndarray:
+    """Returns (n_episodes,) of the deterministic actor, one episode per env (200 steps on Pendulum)."""
+    env = make_env(n_episodes, env_id)
     obs, _ = env.reset(seed=seed)
-    total = np.zeros(n_episodes)
-    for _ in range(200):
+    total, active = np.zeros(n_episodes), np.ones(n_episodes, dtype=bool)
+    while active.any():
         with torch.no_grad():
             action = actor(torch.as_tensor(obs, dtype=torch.float32)).numpy()
         obs, reward, terminated, truncated, _ = env.step(action)
-        total += reward
+        total += np.where(active, reward, 0.0)
+        active &= ~(terminated | truncated)
     env.close()
     return total
 
 
+def deterministic(actor: nn.Module) -> Act:
+    """The actor as a numpy function: observations (n, obs_dim) → actions (n, act_dim)."""
+    def act(obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return actor(torch.as_tensor(obs, dtype=torch.float32)).numpy()
+    return act
+
+
 def train(cfg: Config = Config(), seed: int = 0,
-          polyak_fn: Callable[..., np.ndarray] = q_learning.polyak_update) -> Result:
-    """Run TD3 (or DDPG with ``cfg.td3=False``) on Pendulum-v1; the curve is against env steps."""
+          polyak_fn: Callable[..., np.ndarray] = q_learning.polyak_update, callback: Callback | None = None) -> Result:
+    """Run TD3 (or DDPG with ``cfg.td3=False``) on ``cfg.env_id`` (Pendulum-v1); the curve is against env steps.
+
+    ``callback(env_steps, act)`` is called after each vector step and its updates; True stops the run (see
+    ``actor_critic.Callback``)."""
     start = time.perf_counter()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    envs = make_env(cfg.n_envs)
-    obs, _ = envs.reset(seed=seed)  # (N, 3)
-    obs_dim, act_dim, N = 3, 1, cfg.n_envs
-    actor, critic = Actor(obs_dim, act_dim, cfg.hidden), Critic(obs_dim, act_dim, cfg.hidden, 2 if cfg.td3 else 1)
-    actor_t, critic_t = Actor(obs_dim, act_dim, cfg.hidden), Critic(obs_dim, act_dim, cfg.hidden, 2 if cfg.td3 else 1)
+    envs = make_env(cfg.n_envs, cfg.env_id)
+    obs, _ = envs.reset(seed=seed)  # (N, obs_dim)
+    obs_dim, act_dim, N = obs.shape[1], envs.single_action_space.shape[0], cfg.n_envs
+    bound = float(envs.single_action_space.high[0])  # the action bound b (MAX_ACTION = 2 on Pendulum)
+    n_critics = 2 if cfg.td3 else 1
+    actor, critic = Actor(obs_dim, act_dim, cfg.hidden, bound), Critic(obs_dim, act_dim, cfg.hidden, n_critics)
+    actor_t, critic_t = Actor(obs_dim, act_dim, cfg.hidden, bound), Critic(obs_dim, act_dim, cfg.hidden, n_critics)
     actor_t.load_state_dict(actor.state_dict())
     critic_t.load_state_dict(critic.state_dict())
     actor_opt = torch.optim.Adam(actor.parameters(), lr=cfg.actor_lr, fused=True)
@@ -168,12 +187,12 @@ def train(cfg: Config = Config(), seed: int = 0,
     while steps < cfg.total_steps:
         # 1. act: random at first, then μ_θ(s) + Gaussian noise
         if steps < cfg.learning_starts:
-            action = rng.uniform(-MAX_ACTION, MAX_ACTION, (N, act_dim)).astype(np.float32)
+            action = rng.uniform(-bound, bound, (N, act_dim)).astype(np.float32)
         else:
             with torch.no_grad():
                 action = actor(torch.as_tensor(obs, dtype=torch.float32)).numpy()  # (N, 1)
-            action = np.clip(action + rng.normal(0, cfg.explore_noise * MAX_ACTION, action.shape),
-                             -MAX_ACTION, MAX_ACTION).astype(np.float32)
+            action = np.clip(action + rng.normal(0, cfg.explore_noise * bound, action.shape),
+                             -bound, bound).astype(np.float32)
         next_obs, reward, terminated, truncated, _ = envs.step(action)
         valid = ~reset_step  # the reset step after a time limit is not a transition
         buffer.add(obs[valid], action[valid], reward[valid], next_obs[valid], terminated[valid], truncated[valid])
@@ -189,9 +208,9 @@ def train(cfg: Config = Config(), seed: int = 0,
             with torch.no_grad():
                 next_a = actor_t(b["next_obs"])  # (B, 1)
                 if cfg.td3:  # target-policy smoothing
-                    noise = (torch.randn_like(next_a) * cfg.target_noise * MAX_ACTION).clamp(
-                        -cfg.noise_clip * MAX_ACTION, cfg.noise_clip * MAX_ACTION)
-                    next_a = (next_a + noise).clamp(-MAX_ACTION, MAX_ACTION)
+                    noise = (torch.randn_like(next_a) * cfg.target_noise * bound).clamp(
+                        -cfg.noise_clip * bound, cfg.noise_clip * bound)
+                    next_a = (next_a + noise).clamp(-bound, bound)
                 next_q = critic_t(b["next_obs"], next_a).min(0).values  # (B,) min over twin critics
                 y = b["rewards"] + cfg.gamma * (~b["terminated"]).float() * next_q  # (B,) bootstrap mask
             # 4. critic regression
@@ -216,13 +235,15 @@ def train(cfg: Config = Config(), seed: int = 0,
 
         if steps >= next_eval:
             next_eval += cfg.eval_every
-            mean_ret = float(evaluate(actor, cfg.eval_episodes, seed=10_000 + seed + steps).mean())
+            mean_ret = float(evaluate(actor, cfg.eval_episodes, seed=10_000 + seed + steps, env_id=cfg.env_id).mean())
             log["steps"].append(steps)
             log["ret"].append(mean_ret)
             if solved_at is None and mean_ret >= TARGET:
                 solved_at = steps
             if cfg.stop_at is not None and mean_ret >= cfg.stop_at:
                 break
+        if callback is not None and callback(steps, deterministic(actor)):
+            break
     envs.close()
     return Result(np.array(log["steps"]), np.array(log["ret"]), solved_at, np.array(log["loss"]),
                   np.array(log["q"]), actor, critic, time.perf_counter() - start)

@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from rlcourse_utils import nets, q_learning
+from rlcourse_utils.algos.actor_critic import Callback, greedy, make_vec
 from rlcourse_utils.replay import ReplayBuffer
 
 SOLVED = 475.0  # CartPole-v1's "solved" mean return
@@ -48,6 +49,8 @@ class Config:
     21k (seed 2); double DQN at 28k, 36k and 3k. ``buffer_size=n_envs, target_every=1`` is naive online Q-learning
     (each update sees only the latest vector step, and the target is the current network)."""
 
+    env_id: str = "CartPole-v1"
+    """The task: a gymnasium id with a vector observation and discrete actions (CartPole-v1, Acrobot-v1, ...)."""
     total_steps: int = 50_000
     """Environment-step budget (all envs together)."""
     n_envs: int = 4
@@ -115,24 +118,24 @@ class Result:
     """Wall-clock time of the run."""
 
 
-def evaluate(q_net: nn.Module, n_episodes: int, gamma: float, seed: int, horizon: int = 100, epsilon: float = 0.0
-             ) -> tuple[np.ndarray, float, float]:
-    """Play ``n_episodes`` ε-greedy (default greedy) CartPole episodes in parallel, one per env.
+def evaluate(q_net: nn.Module, n_episodes: int, gamma: float, seed: int, horizon: int = 100, epsilon: float = 0.0,
+             env_id: str = "CartPole-v1") -> tuple[np.ndarray, float, float]:
+    """Play ``n_episodes`` ε-greedy (default greedy) episodes of ``env_id`` in parallel, one per env.
 
     Returns (undiscounted returns (n_episodes,), mean Q_φ(s_t, a_t) and mean discounted return-to-go over
     the states t < horizon of all episodes).
     """
-    env = gym.make_vec("CartPole-v1", num_envs=n_episodes, vectorization_mode="vector_entry_point")
+    env = make_vec(env_id, n_episodes)
     obs, _ = env.reset(seed=seed)
     rng = np.random.default_rng(seed)
     active = np.ones(n_episodes, dtype=bool)
     q_taken, rewards = [], []
     while active.any():
         with torch.no_grad():
-            q = q_net(torch.as_tensor(obs)).numpy()  # (N, 2)
+            q = q_net(torch.as_tensor(obs, dtype=torch.float32)).numpy()  # (N, n_actions)
         action = q.argmax(1)
         explore = rng.random(n_episodes) < epsilon
-        action[explore] = rng.integers(0, 2, explore.sum())
+        action[explore] = rng.integers(0, q.shape[1], explore.sum())
         q_taken.append(np.where(active, q[np.arange(n_episodes), action], np.nan))
         obs, reward, terminated, truncated, _ = env.step(action)
         rewards.append(np.where(active, reward, 0.0))
@@ -152,18 +155,22 @@ def train(cfg: Config = Config(), seed: int = 0,
           dqn_target_fn: Callable[..., np.ndarray] = q_learning.dqn_targets,
           double_target_fn: Callable[..., np.ndarray] = q_learning.double_dqn_targets,
           polyak_fn: Callable[..., np.ndarray] = q_learning.polyak_update,
-          loss_fn: Callable[..., torch.Tensor] = q_learning.huber_loss) -> Result:
-    """Run DQN (or double DQN with ``cfg.double``) on CartPole-v1 with the given math."""
+          loss_fn: Callable[..., torch.Tensor] = q_learning.huber_loss, callback: Callback | None = None) -> Result:
+    """Run DQN (or double DQN with ``cfg.double``) on ``cfg.env_id`` (CartPole-v1) with the given math.
+
+    ``callback(env_steps, act)`` is called after each vector step and its updates; True stops the run (see
+    ``actor_critic.Callback``)."""
     start = time.perf_counter()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    envs = gym.make_vec("CartPole-v1", num_envs=cfg.n_envs, vectorization_mode="vector_entry_point")
-    obs, _ = envs.reset(seed=seed)  # (N, 4)
-    q_net = nets.mlp(4, 2, cfg.hidden, nn.ReLU)
-    target_net = nets.mlp(4, 2, cfg.hidden, nn.ReLU)
+    envs = make_vec(cfg.env_id, cfg.n_envs)
+    obs, _ = envs.reset(seed=seed)  # (N, obs_dim)
+    obs_dim, n_actions = obs.shape[1], int(envs.single_action_space.n)
+    q_net = nets.mlp(obs_dim, n_actions, cfg.hidden, nn.ReLU)
+    target_net = nets.mlp(obs_dim, n_actions, cfg.hidden, nn.ReLU)
     target_net.load_state_dict(q_net.state_dict())
     optimizer = torch.optim.Adam(q_net.parameters(), lr=cfg.lr, fused=True)
-    buffer = ReplayBuffer(cfg.buffer_size, 4)
+    buffer = ReplayBuffer(cfg.buffer_size, obs_dim)
     N, B = cfg.n_envs, cfg.batch_size
     reset_step = np.zeros(N, dtype=bool)  # True: this env's next step only resets it
     log: dict[str, list] = {k: [] for k in ("steps", "ret", "q", "g", "loss")}
@@ -174,7 +181,7 @@ def train(cfg: Config = Config(), seed: int = 0,
         with torch.no_grad():
             action = q_net(torch.from_numpy(obs)).argmax(1).numpy()  # (N,)
         explore = rng.random(N) < eps
-        action[explore] = rng.integers(0, 2, explore.sum())
+        action[explore] = rng.integers(0, n_actions, explore.sum())
         next_obs, reward, terminated, truncated, _ = envs.step(action)
         valid = ~reset_step  # a reset step is not a transition of the MDP
         buffer.add(obs[valid], action[valid], reward[valid], next_obs[valid], terminated[valid], truncated[valid])
@@ -212,13 +219,15 @@ def train(cfg: Config = Config(), seed: int = 0,
         if steps >= next_eval:
             next_eval += cfg.eval_every
             returns, q_est, g_true = evaluate(q_net, cfg.eval_episodes, cfg.gamma, seed=10_000 + seed + steps,
-                                              horizon=cfg.q_horizon)
+                                              horizon=cfg.q_horizon, env_id=cfg.env_id)
             for key, val in zip(("steps", "ret", "q", "g"), (steps, returns.mean(), q_est, g_true)):
                 log[key].append(val)
             if solved_at is None and returns.mean() >= SOLVED:
                 solved_at = steps
             if cfg.stop_at is not None and returns.mean() >= cfg.stop_at:
                 break
+        if callback is not None and callback(steps, greedy(q_net)):
+            break
     envs.close()
     return Result(np.array(log["steps"]), np.array(log["ret"]), np.array(log["q"]), np.array(log["g"]), solved_at,
                   np.array(log["loss"]), q_net, time.perf_counter() - start)

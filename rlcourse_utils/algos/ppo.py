@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from rlcourse_utils import advantages, trust_region
-from rlcourse_utils.algos.actor_critic import SOLVED, ActorCritic
+from rlcourse_utils.algos.actor_critic import SOLVED, ActorCritic, Callback, greedy, make_vec
 
 AdvantageFn = Callable[..., np.ndarray]  # (rewards, values, next_values, terminated, truncated, gamma, lam) -> (T, N)
 ClipLossFn = Callable[..., torch.Tensor]  # (logp_new, logp_old, advantages, clip_eps) -> scalar loss
@@ -38,6 +38,8 @@ class Config:
     """Settings of PPO-clip; the defaults solve CartPole-v1 (mean return ≥ 475) in 30k-55k steps (seeds 0-4),
     about 6 CPU-seconds per seed. More epochs or minibatches solve in fewer steps but cost more compute."""
 
+    env_id: str = "CartPole-v1"
+    """The task: a gymnasium id with a vector observation and discrete actions (CartPole-v1, Acrobot-v1, ...)."""
     n_envs: int = 16
     """Parallel environments N; 4 to 64."""
     n_steps: int = 32
@@ -91,12 +93,13 @@ class Batch:
 
 
 class Collector:
-    """Runs a policy in a vector of CartPole-v1 environments and keeps the training-episode returns."""
+    """Runs a policy in a vector of ``env_id`` environments (CartPole-v1) and keeps the training-episode returns."""
 
-    def __init__(self, n_envs: int, seed: int, envs: gym.vector.VectorEnv | None = None):
-        self.envs = envs if envs is not None else gym.make_vec("CartPole-v1", num_envs=n_envs,
-                                                                vectorization_mode="vector_entry_point")
-        self.obs, _ = self.envs.reset(seed=seed)  # (N, 4)
+    def __init__(self, n_envs: int, seed: int, envs: gym.vector.VectorEnv | None = None,
+                 env_id: str = "CartPole-v1"):
+        self.envs = envs if envs is not None else make_vec(env_id, n_envs)
+        self.n_actions = int(self.envs.single_action_space.n)
+        self.obs, _ = self.envs.reset(seed=seed)  # (N, obs_dim)
         self.ep_return, self.finished = np.zeros(n_envs), []
         self.reset_step = np.zeros(n_envs, dtype=bool)  # next step only resets this env (next-step autoreset)
         self.steps = 0
@@ -106,11 +109,11 @@ class Collector:
         obs = np.zeros((T + 1, N, self.obs.shape[1]), dtype=np.float32)
         actions, rewards = np.zeros((T, N), dtype=np.int64), np.zeros((T, N))
         term, trunc, valid = (np.zeros((T, N), dtype=bool) for _ in range(3))
-        logits = np.zeros((T, N, 2), dtype=np.float32)
+        logits = np.zeros((T, N, self.n_actions), dtype=np.float32)
         for t in range(T):
             obs[t] = self.obs
             with torch.no_grad():
-                lg = policy(torch.as_tensor(self.obs))  # (N, 2)
+                lg = policy(torch.as_tensor(self.obs, dtype=torch.float32))  # (N, n_actions)
             action = torch.distributions.Categorical(logits=lg).sample().numpy()  # (N,)
             self.obs, reward, terminated, truncated, _ = self.envs.step(action)
             actions[t], rewards[t], term[t], trunc[t], logits[t] = action, reward, terminated, truncated, lg.numpy()
@@ -167,8 +170,9 @@ class Result:
 
 def train(cfg: Config, seed: int = 0, clip_loss_fn: ClipLossFn = trust_region.ppo_clip_loss,
           advantage_fn: AdvantageFn = advantages.gae, reward_fn: Callable[[Batch], np.ndarray] | None = None,
-          envs: gym.vector.VectorEnv | None = None, init_model: ActorCritic | None = None) -> Result:
-    """Run PPO-clip on CartPole-v1 and record the learning curve and per-update KL and clip fraction.
+          envs: gym.vector.VectorEnv | None = None, init_model: ActorCritic | None = None,
+          callback: Callback | None = None) -> Result:
+    """Run PPO-clip on ``cfg.env_id`` (CartPole-v1) and record the learning curve, per-update KL and clip fraction.
 
     Args:
         cfg: settings.
@@ -181,12 +185,13 @@ def train(cfg: Config, seed: int = 0, clip_loss_fn: ClipLossFn = trust_region.pp
         envs: None runs CartPole-v1; otherwise a CartPole-like vector env of ``cfg.n_envs`` envs with
             next-step autoreset (changed physics, domain randomisation: Lecture 13).
         init_model: None starts from a fresh network; otherwise a copy of it is trained (fine-tuning, Lecture 13).
+        callback: ``callback(env_steps, act)`` after each update; True stops the run (see ``actor_critic.Callback``).
     """
     start = time.perf_counter()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    col = Collector(cfg.n_envs, seed, envs)
-    model = ActorCritic(col.obs.shape[1], 2, cfg.hidden, shared=False)
+    col = Collector(cfg.n_envs, seed, envs, cfg.env_id)
+    model = ActorCritic(col.obs.shape[1], col.n_actions, cfg.hidden, shared=False)
     if init_model is not None:
         model.load_state_dict(init_model.state_dict())
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -239,6 +244,8 @@ def train(cfg: Config, seed: int = 0, clip_loss_fn: ClipLossFn = trust_region.pp
         if solved_at is None and enough and mean_ret >= SOLVED:
             solved_at = col.steps
         if cfg.stop_at is not None and enough and mean_ret >= cfg.stop_at:
+            break
+        if callback is not None and callback(col.steps, greedy(model.policy)):
             break
     col.close()
     return Result(np.array(log["steps"]), np.array(log["ret"]), np.array(log["kl"]), np.array(log["clip"]),

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from rlcourse_utils import nets, policy_gradient, returns
+from rlcourse_utils.algos.actor_critic import Callback, greedy, make_vec
 
 ReturnsFn = Callable[..., np.ndarray]
 LossFn = Callable[..., torch.Tensor]
@@ -32,6 +33,8 @@ VARIANTS = ("full_return", "reward_to_go", "baseline")
 class Config:
     """Settings of REINFORCE on CartPole-v1. Defaults reach 475 in about 100k steps (a few seconds)."""
 
+    env_id: str = "CartPole-v1"
+    """The task: a gymnasium id with a vector observation and discrete actions (CartPole-v1, Acrobot-v1, ...)."""
     variant: str = "baseline"
     """What weights ∇log π: "full_return" R(τ), "reward_to_go" G_t, or "baseline" G_t - b_t (b_t the batch mean)."""
     n_envs: int = 16
@@ -137,9 +140,10 @@ def advantages(rewards: np.ndarray, mask: np.ndarray, variant: str, gamma: float
     return A * mask
 
 
-def evaluate(policy: nn.Module, n_episodes: int, seed: int, max_steps: int = 500) -> np.ndarray:
-    """Undiscounted returns of ``n_episodes`` fresh CartPole-v1 episodes with the stochastic policy. (n_episodes,)"""
-    env = gym.make_vec("CartPole-v1", num_envs=n_episodes, vectorization_mode="vector_entry_point")
+def evaluate(policy: nn.Module, n_episodes: int, seed: int, max_steps: int = 500,
+             env_id: str = "CartPole-v1") -> np.ndarray:
+    """Undiscounted returns of ``n_episodes`` fresh episodes of ``env_id`` with the stochastic policy. (n_episodes,)"""
+    env = make_vec(env_id, n_episodes)
     _, _, rewards, _ = collect_episodes(env, policy, np.random.default_rng(seed), max_steps, seed=seed)
     env.close()
     return rewards.sum(0)
@@ -148,8 +152,8 @@ def evaluate(policy: nn.Module, n_episodes: int, seed: int, max_steps: int = 500
 # ---------------------------------------------------------------- the loop
 
 def train(cfg: Config = Config(), seed: int = 0, returns_fn: ReturnsFn = returns.reward_to_go,
-          loss_fn: LossFn = policy_gradient.pg_pseudo_loss) -> Result:
-    """REINFORCE on CartPole-v1 with the weights of ``cfg.variant``.
+          loss_fn: LossFn = policy_gradient.pg_pseudo_loss, callback: Callback | None = None) -> Result:
+    """REINFORCE on ``cfg.env_id`` (CartPole-v1) with the weights of ``cfg.variant``.
 
     Args:
         cfg: settings.
@@ -157,6 +161,7 @@ def train(cfg: Config = Config(), seed: int = 0, returns_fn: ReturnsFn = returns
         returns_fn: (rewards (T, N), gamma) → (T, N) reward-to-go (``returns.reward_to_go``).
         loss_fn: (log_probs (T, N), advantages (T, N), mask (T, N)) → scalar pseudo-loss
             (``policy_gradient.pg_pseudo_loss``).
+        callback: ``callback(env_steps, act)`` after each update; True stops the run (see ``actor_critic.Callback``).
 
     Returns:
         A Result with the policy, its learning curve against environment steps and its evaluation.
@@ -164,8 +169,8 @@ def train(cfg: Config = Config(), seed: int = 0, returns_fn: ReturnsFn = returns
     start = time.perf_counter()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    env = gym.make_vec("CartPole-v1", num_envs=cfg.n_envs, vectorization_mode="vector_entry_point")
-    policy = nets.mlp(4, 2, cfg.hidden)
+    env = make_vec(cfg.env_id, cfg.n_envs)
+    policy = nets.mlp(env.single_observation_space.shape[0], int(env.single_action_space.n), cfg.hidden)
     optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
     steps, rets, ents = [], [], []
     total, it = 0, 0
@@ -188,8 +193,10 @@ def train(cfg: Config = Config(), seed: int = 0, returns_fn: ReturnsFn = returns
         it += 1
         steps.append(total)
         rets.append(float(rews.sum(0).mean()))
+        if callback is not None and callback(total, greedy(policy)):
+            break
     env.close()
-    eval_returns = evaluate(policy, cfg.eval_episodes, seed + 10_000, cfg.max_steps)
+    eval_returns = evaluate(policy, cfg.eval_episodes, seed + 10_000, cfg.max_steps, cfg.env_id)
     return Result(policy, np.array(steps), np.array(rets), np.array(ents), eval_returns,
                   time.perf_counter() - start)
 

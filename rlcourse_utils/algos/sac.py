@@ -32,7 +32,8 @@ import torch
 from torch import nn
 
 from rlcourse_utils import nets, q_learning, soft_rl
-from rlcourse_utils.algos.ddpg import MAX_ACTION, TARGET, Critic, evaluate, make_env
+from rlcourse_utils.algos.actor_critic import Callback
+from rlcourse_utils.algos.ddpg import MAX_ACTION, TARGET, Critic, deterministic, evaluate, make_env
 from rlcourse_utils.replay import ReplayBuffer
 
 
@@ -40,6 +41,8 @@ from rlcourse_utils.replay import ReplayBuffer
 class Config:
     """Settings of SAC on Pendulum-v1; with the defaults and ``stop_at=-200`` seeds 0-2 stop after 2-4k env steps."""
 
+    env_id: str = "Pendulum-v1"
+    """The task: a gymnasium id with a vector observation and a box of actions in [-b, b] (Pendulum-v1, ...)."""
     total_steps: int = 10_000
     """Environment-step budget."""
     n_envs: int = 1
@@ -75,11 +78,13 @@ class Config:
 
 
 class Actor(nn.Module):
-    """π_θ(a|s): a = MAX_ACTION · tanh(u), u ~ N(μ_θ(s), diag σ_θ(s)²); log σ clamped to [-5, 2]."""
+    """π_θ(a|s): a = b · tanh(u), u ~ N(μ_θ(s), diag σ_θ(s)²); log σ clamped to [-5, 2]; b the action bound
+    (``MAX_ACTION`` = 2 on Pendulum)."""
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...]):
+    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...], max_action: float = MAX_ACTION):
         super().__init__()
         self.net = nets.mlp(obs_dim, 2 * act_dim, hidden, nn.ReLU)
+        self.max_action = max_action
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, obs_dim) → (mean, log_std), each (B, act_dim)."""
@@ -90,18 +95,18 @@ class Actor(nn.Module):
         """A reparameterised action (B, act_dim) and its log π(a|s) (B,) (``soft_rl.tanh_gaussian_log_prob``)."""
         mean, log_std = self(obs)
         u = mean + log_std.exp() * torch.randn_like(mean)
-        return MAX_ACTION * torch.tanh(u), soft_rl.tanh_gaussian_log_prob(u, mean, log_std, MAX_ACTION)
+        return self.max_action * torch.tanh(u), soft_rl.tanh_gaussian_log_prob(u, mean, log_std, self.max_action)
 
 
 class MeanAction(nn.Module):
-    """The deterministic actor evaluated on the test episodes: s ↦ MAX_ACTION · tanh(μ_θ(s))."""
+    """The deterministic actor evaluated on the test episodes: s ↦ b · tanh(μ_θ(s))."""
 
     def __init__(self, actor: Actor):
         super().__init__()
         self.actor = actor
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return MAX_ACTION * torch.tanh(self.actor(obs)[0])
+        return self.actor.max_action * torch.tanh(self.actor(obs)[0])
 
 
 @dataclass(frozen=True)
@@ -131,15 +136,19 @@ class Result:
 def train(cfg: Config = Config(), seed: int = 0,
           target_fn: Callable[..., np.ndarray] = soft_rl.sac_targets,
           temperature_loss_fn: Callable[..., torch.Tensor] = soft_rl.sac_temperature_loss,
-          polyak_fn: Callable[..., np.ndarray] = q_learning.polyak_update) -> Result:
-    """Run SAC on Pendulum-v1 with the given math; the curve is against env steps."""
+          polyak_fn: Callable[..., np.ndarray] = q_learning.polyak_update, callback: Callback | None = None) -> Result:
+    """Run SAC on ``cfg.env_id`` (Pendulum-v1) with the given math; the curve is against env steps.
+
+    ``callback(env_steps, act)`` is called after each vector step and its updates with the mean action as the
+    deterministic policy; True stops the run (see ``actor_critic.Callback``)."""
     start = time.perf_counter()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    envs = make_env(cfg.n_envs)
-    obs, _ = envs.reset(seed=seed)  # (N, 3)
-    obs_dim, act_dim, N = 3, 1, cfg.n_envs
-    actor, critic, critic_t = (Actor(obs_dim, act_dim, cfg.hidden), Critic(obs_dim, act_dim, cfg.hidden, 2),
+    envs = make_env(cfg.n_envs, cfg.env_id)
+    obs, _ = envs.reset(seed=seed)  # (N, obs_dim)
+    obs_dim, act_dim, N = obs.shape[1], envs.single_action_space.shape[0], cfg.n_envs
+    bound = float(envs.single_action_space.high[0])  # the action bound b (MAX_ACTION = 2 on Pendulum)
+    actor, critic, critic_t = (Actor(obs_dim, act_dim, cfg.hidden, bound), Critic(obs_dim, act_dim, cfg.hidden, 2),
                                Critic(obs_dim, act_dim, cfg.hidden, 2))
     critic_t.load_state_dict(critic.state_dict())
     log_alpha = torch.tensor(math.log(cfg.init_alpha), requires_grad=True)
@@ -153,7 +162,7 @@ def train(cfg: Config = Config(), seed: int = 0,
     while steps < cfg.total_steps:
         # 1. act: random at first, then a sample of π_θ (its entropy is the exploration)
         if steps < cfg.learning_starts:
-            action = rng.uniform(-MAX_ACTION, MAX_ACTION, (N, act_dim)).astype(np.float32)
+            action = rng.uniform(-actor.max_action, actor.max_action, (N, act_dim)).astype(np.float32)
         else:
             with torch.no_grad():
                 action = actor.sample(torch.as_tensor(obs, dtype=torch.float32))[0].numpy()  # (N, 1)
@@ -203,13 +212,16 @@ def train(cfg: Config = Config(), seed: int = 0,
 
         if steps >= next_eval:
             next_eval += cfg.eval_every
-            mean_ret = float(evaluate(MeanAction(actor), cfg.eval_episodes, seed=10_000 + seed + steps).mean())
+            mean_ret = float(evaluate(MeanAction(actor), cfg.eval_episodes, seed=10_000 + seed + steps,
+                                      env_id=cfg.env_id).mean())
             log["steps"].append(steps)
             log["ret"].append(mean_ret)
             if solved_at is None and mean_ret >= TARGET:
                 solved_at = steps
             if cfg.stop_at is not None and mean_ret >= cfg.stop_at:
                 break
+        if callback is not None and callback(steps, deterministic(MeanAction(actor))):
+            break
     envs.close()
     return Result(np.array(log["steps"]), np.array(log["ret"]), solved_at, np.array(log["alpha"]),
                   np.array(log["ent"]), np.array(log["q"]), np.array(log["loss"]), actor,

@@ -31,7 +31,7 @@ from torch import nn
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from rlcourse_utils import advantages, trust_region
-from rlcourse_utils.algos.actor_critic import SOLVED, ActorCritic
+from rlcourse_utils.algos.actor_critic import SOLVED, ActorCritic, Callback, greedy
 from rlcourse_utils.algos.ppo import AdvantageFn, Collector, advantages_and_targets
 
 KLFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (old logits, new logits) -> (B,) KL per state
@@ -42,6 +42,8 @@ CGFn = Callable[..., torch.Tensor]  # (A or p ↦ A p, b, n_iters) -> x ≈ A⁻
 class Config:
     """Settings of TRPO; the defaults take CartPole-v1 to a mean return of a few hundred in 50k steps."""
 
+    env_id: str = "CartPole-v1"
+    """The task: a gymnasium id with a vector observation and discrete actions (CartPole-v1, Acrobot-v1, ...)."""
     n_envs: int = 16
     """Parallel environments N."""
     n_steps: int = 64
@@ -114,8 +116,9 @@ class Result:
 
 
 def train(cfg: Config, seed: int = 0, kl_fn: KLFn = trust_region.categorical_kl,
-          cg_fn: CGFn = trust_region.conjugate_gradient, advantage_fn: AdvantageFn = advantages.gae) -> Result:
-    """Run TRPO on CartPole-v1; record the curve and each update's measured KL.
+          cg_fn: CGFn = trust_region.conjugate_gradient, advantage_fn: AdvantageFn = advantages.gae,
+          callback: Callback | None = None) -> Result:
+    """Run TRPO on ``cfg.env_id`` (CartPole-v1); record the curve and each update's measured KL.
 
     Args:
         cfg: settings.
@@ -123,12 +126,13 @@ def train(cfg: Config, seed: int = 0, kl_fn: KLFn = trust_region.categorical_kl,
         kl_fn: categorical KL between logits, ``trust_region.categorical_kl`` by default.
         cg_fn: conjugate gradient ``(A, b, n_iters)`` where A is a callable p ↦ F p.
         advantage_fn: GAE-like estimator on (T, N) arrays.
+        callback: ``callback(env_steps, act)`` after each update; True stops the run (see ``actor_critic.Callback``).
     """
     start = time.perf_counter()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    col = Collector(cfg.n_envs, seed)
-    model = ActorCritic(col.obs.shape[1], 2, cfg.hidden, shared=False)
+    col = Collector(cfg.n_envs, seed, env_id=cfg.env_id)
+    model = ActorCritic(col.obs.shape[1], col.n_actions, cfg.hidden, shared=False)
     params = list(model.actor.parameters())
     critic_opt = torch.optim.Adam(model.critic.parameters(), lr=cfg.critic_lr)
     keys = ("steps", "ret", "kl", "max_kl", "full_kl", "pred", "damped", "frac", "gain", "lin_gain")
@@ -195,5 +199,7 @@ def train(cfg: Config, seed: int = 0, kl_fn: KLFn = trust_region.categorical_kl,
             log[key].append(val)
         if solved_at is None and len(col.finished) >= cfg.window and mean_ret >= SOLVED:
             solved_at = col.steps
+        if callback is not None and callback(col.steps, greedy(model.policy)):
+            break
     col.close()
     return Result(*(np.array(log[k]) for k in keys), solved_at, model, time.perf_counter() - start)
