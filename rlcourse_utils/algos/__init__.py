@@ -15,6 +15,7 @@ Lecture 11: ``soft_q`` (soft Q-learning against DQN on a gridworld), ``sac`` (so
 Lecture 18: ``level_agent`` (PPO on sets of procedurally generated levels, K agents in lockstep).
 Lecture 14: ``impala`` (actor–learner with V-trace, locally or on Ray actors).
 Lecture 12: ``maxent_irl`` (MaxEnt IRL on a gridworld), ``gail`` (GAIL on CartPole with PPO as generator).
+Lecture 17: ``diayn`` (DIAYN skills on a gridworld), ``skewfit`` (Skew-Fit's goal proposal on a gridworld).
 Lecture 15: ``bandits`` (10-armed testbed, Bernoulli regret), ``chain_explore`` (count bonus / bootstrapped heads on a chain).
 """
 from rlcourse_utils.algos import (actor_critic, bc, dagger, ddpg, distill, dqn, dyna, fitted_q, gps, mbrl,
@@ -24,11 +25,13 @@ from rlcourse_utils.algos import gail, maxent_irl
 from rlcourse_utils.algos import sac, soft_q
 from rlcourse_utils.algos import bandits, chain_explore
 from rlcourse_utils.algos import impala
+from rlcourse_utils.algos import diayn, skewfit
 from rlcourse_utils.algos import level_agent
 
 __all__ = ["actor_critic", "bc", "dagger", "ddpg", "distill", "dqn", "dyna", "fitted_q", "gps", "mbrl",
            "mixture", "ppo", "reinforce", "tabular_q", "trpo",
            "latent_policy", "vae",
            "sac", "soft_q",
-           "bandits", "chain_explore", "impala"]
+           "bandits", "chain_explore", "impala",
+           "diayn", "skewfit"]
 __all__ += ["level_agent"]

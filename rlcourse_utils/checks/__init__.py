@@ -20,6 +20,7 @@ from rlcourse_utils.checks import lec11_control_inference
 from rlcourse_utils.checks import lec15_exploration
 from rlcourse_utils.checks import lec14_distributed
 from rlcourse_utils.checks import lec13_transfer
+from rlcourse_utils.checks import lec17_information_theory
 from rlcourse_utils.checks import lec18_generalization
 from rlcourse_utils.checks.core import Case, CheckResult, Exercise, run_cases, run_check
 
@@ -37,7 +38,8 @@ EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in [*lec01_imitation.EXERCISE
                                                        *lec12_inverse_rl.EXERCISES,
                                                        *lec15_exploration.EXERCISES,
                                                        *lec14_distributed.EXERCISES,
-                                                       *lec13_transfer.EXERCISES]}
+                                                       *lec13_transfer.EXERCISES,
+                                                       *lec17_information_theory.EXERCISES]}
 
 EXERCISES.update({ex.id: ex for ex in lec18_generalization.EXERCISES})
 
