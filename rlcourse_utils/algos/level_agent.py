@@ -43,7 +43,7 @@ class Config:
     """Parallel episodes N per agent."""
     n_steps: int = 16
     """Rollout length T per update; each agent's batch is N * T transitions."""
-    total_steps: int = 60_000
+    total_steps: int = 50_000
     """Environment steps per agent, the same whatever the number of training levels."""
     max_steps: int = 30
     """Episode time limit (truncation)."""
@@ -65,7 +65,7 @@ class Config:
     """Weight c_H of the entropy bonus."""
     max_grad_norm: float = 0.5
     """Each agent's gradient is clipped to this norm."""
-    hidden: tuple[int, ...] = (128, 128)
+    hidden: tuple[int, ...] = (64, 64)
     """Hidden widths of the MLP on the flattened image; its last layer gives 4 logits and the value."""
 
 
@@ -129,7 +129,8 @@ def train(cfg: Config, runs: Sequence[Run], seed: int = 0) -> Result:
     K, N, T = len(runs), cfg.n_envs, cfg.n_steps
     rng = np.random.default_rng([seed, 18])
     env = ProcGrid([r.levels for r in runs], N, cfg.max_steps, seed=seed)
-    view = env.observe().shape[1:]  # (C, V, V)
+    obs = env.reset()[0]
+    view = obs.shape[1:]  # (C, V, V)
     model = EnsembleMLP([r.seed for r in runs], int(np.prod(view)), env.n_actions + 1, cfg.hidden)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     wd = torch.tensor([r.weight_decay for r in runs], dtype=torch.float32)
@@ -137,7 +138,6 @@ def train(cfg: Config, runs: Sequence[Run], seed: int = 0) -> Result:
     for k, r in enumerate(runs):
         if r.augment_fn is not None:
             groups.setdefault(r.augment_fn, np.zeros(K * N, bool))[k * N:(k + 1) * N] = True
-    obs = env.reset()[0]
     g = rng.integers(8, size=K * N)  # (K·N,) the symmetry of each episode (used by augmented agents only)
     returns_log, entropy_log = [], []
     for _ in range(cfg.total_steps // (T * N)):
@@ -207,22 +207,20 @@ def _clip_per_agent(model: EnsembleMLP, max_norm: float) -> None:
         p.grad.mul_(scale.view(-1, *[1] * (p.dim() - 1)))
 
 
-def evaluate(result: Result, levels: LevelSet | Sequence[LevelSet], n_episodes: int, max_steps: int = 30,
+def evaluate(result: Result | None, levels: LevelSet | Sequence[LevelSet], n_episodes: int, max_steps: int = 30,
              seed: int = 0) -> np.ndarray:
     """(K, n_episodes) returns of every agent's sampled policy, no augmentation. Episode j of agent k plays
-    level j mod L of its set: ``levels`` is one set for all agents (held-out levels) or one per agent."""
-    K = len(result.runs)
+    level j mod L of its set: ``levels`` is one set for all agents (held-out levels) or one per agent.
+    ``result`` None: a single uniformly random policy, the chance level (K = 1)."""
+    K = 1 if result is None else len(result.runs)
     sets = list(levels) if isinstance(levels, (list, tuple)) else [levels] * K
     env = ProcGrid(sets, n_episodes, max_steps, seed=seed)
-    env.reset()
-    env.level[:] = env.offset + np.tile(np.arange(n_episodes), K) % env.count
-    env.pos[:] = env.levels.start[env.level]
-    obs = env.observe()
+    obs = env.reset_to(env.offset + np.tile(np.arange(n_episodes), K) % env.count)
     rng = np.random.default_rng([seed, 81])
     returns, running = np.zeros(K * n_episodes), np.ones(K * n_episodes, dtype=bool)
     with torch.no_grad():
         for _ in range(max_steps):
-            act, _, _ = _act(result.model, obs, K, rng)
+            act = rng.integers(4, size=len(obs)) if result is None else _act(result.model, obs, K, rng)[0]
             obs, rew, term, trunc, _ = env.step(act)
             done = (term | trunc) & running
             returns[done] = rew[done]

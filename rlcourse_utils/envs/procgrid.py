@@ -59,6 +59,22 @@ def shortest_path(walls: np.ndarray, start: tuple[int, int], goal: tuple[int, in
     return -1
 
 
+def distance_to_goal(walls: np.ndarray, goal: tuple[int, int]) -> np.ndarray:
+    """(size, size) moves from every cell to ``goal`` by breadth-first search (−1 on walls and cut-off cells).
+    Moving to a neighbour one step closer is an optimal policy."""
+    dist = -np.ones(walls.shape, dtype=np.int64)
+    dist[goal] = 0
+    queue = deque([goal])
+    while queue:
+        r, c = queue.popleft()
+        for dr, dc in MOVES:
+            nxt = (r + dr, c + dc)
+            if not walls[nxt] and dist[nxt] < 0:
+                dist[nxt] = dist[(r, c)] + 1
+                queue.append(nxt)
+    return dist
+
+
 def generate_level(seed: int, size: int = 7, wall_prob: float = 0.25, min_distance: int = 3, goal_side: int = 0
                    ) -> Level:
     """The level of ``seed``: border walls, interior walls i.i.d. with ``wall_prob``, a start and a goal on
@@ -85,6 +101,12 @@ def level_key(level: Level) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=7).digest(), "little")
 
 
+def level_keys(levels: "LevelSet") -> np.ndarray:
+    """(L,) int64 content keys of every level of a LevelSet, as ``level_key``."""
+    return np.array([level_key(Level(w, tuple(int(x) for x in s), tuple(int(x) for x in g), 0))
+                     for w, s, g in zip(levels.walls, levels.start, levels.goal)], dtype=np.int64)
+
+
 @dataclass(frozen=True)
 class LevelSet:
     """A stack of L levels as arrays: walls (L, size, size) bool, start and goal (L, 2) int, distance (L,)."""
@@ -105,6 +127,14 @@ def make_levels(seeds, size: int = 7, wall_prob: float = 0.25, goal_side: int = 
     return LevelSet(np.asarray(seeds, dtype=np.int64), np.stack([lv.walls for lv in levels]),
                     np.array([lv.start for lv in levels]), np.array([lv.goal for lv in levels]),
                     np.array([lv.distance for lv in levels]))
+
+
+def level_set(walls: np.ndarray, start: np.ndarray, goal: np.ndarray, seeds=None) -> LevelSet:
+    """A LevelSet from arrays (walls (L, size, size), start and goal (L, 2)), e.g. transformed levels."""
+    walls, start, goal = np.asarray(walls, bool), np.asarray(start, np.int64), np.asarray(goal, np.int64)
+    distance = np.array([shortest_path(w, tuple(s), tuple(g)) for w, s, g in zip(walls, start, goal)])
+    seeds = np.full(len(walls), -1) if seeds is None else np.asarray(seeds, dtype=np.int64)
+    return LevelSet(seeds, walls, start, goal, distance)
 
 
 def optimal_return(levels: LevelSet, max_steps: int) -> np.ndarray:
@@ -156,6 +186,13 @@ class ProcGrid:
         off = self.levels.goal[self.level] - self.pos + R  # (N, 2) goal in the window
         obs[np.arange(self.N), 1, off[:, 0], off[:, 1]] = 1.0
         return obs
+
+    def reset_to(self, level: np.ndarray) -> np.ndarray:
+        """Start every episode afresh on a chosen level: ``level`` (N,) indices into ``self.levels``."""
+        self.level[:] = level
+        self.pos[:] = self.levels.start[self.level]
+        self.t[:] = 0
+        return self.observe()
 
     def reset(self) -> tuple[np.ndarray, dict]:
         self._start(np.ones(self.N, dtype=bool))
