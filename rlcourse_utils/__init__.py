@@ -57,9 +57,11 @@ from rlcourse_utils import vtrace  # noqa: E402
 from rlcourse_utils import transfer  # noqa: E402
 from rlcourse_utils import challenges, info_theory  # noqa: E402
 from rlcourse_utils import generalization  # noqa: E402
+from rlcourse_utils import meta  # noqa: E402
 
 __all__ = ["advantages", "algos", "checks", "control", "dp", "envs", "imitation", "irl", "model_based", "model_policy",
            "planning", "plotting", "policy_gradient", "q_learning", "replay", "returns", "rollouts",
            "tabular_pg", "trust_region", "variational", "soft_rl", "exploration", "vtrace",
            "transfer", "info_theory", "challenges"]
 __all__ += ["generalization"]
+__all__ += ["meta"]

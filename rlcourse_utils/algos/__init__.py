@@ -16,6 +16,7 @@ Lecture 18: ``level_agent`` (PPO on sets of procedurally generated levels, K age
 Lecture 14: ``impala`` (actor–learner with V-trace, locally or on Ray actors).
 Lecture 12: ``maxent_irl`` (MaxEnt IRL on a gridworld), ``gail`` (GAIL on CartPole with PPO as generator).
 Lecture 17: ``diayn`` (DIAYN skills on a gridworld), ``skewfit`` (Skew-Fit's goal proposal on a gridworld).
+Lecture 16: ``maml`` (MAML on sinusoids), ``rl2`` (a GRU meta-trained on bandits), ``maml_rl`` (MAML-PG on 2-D navigation).
 Lecture 15: ``bandits`` (10-armed testbed, Bernoulli regret), ``chain_explore`` (count bonus / bootstrapped heads on a chain).
 """
 from rlcourse_utils.algos import (actor_critic, bc, dagger, ddpg, distill, dqn, dyna, fitted_q, gps, mbrl,
@@ -27,6 +28,7 @@ from rlcourse_utils.algos import bandits, chain_explore
 from rlcourse_utils.algos import impala
 from rlcourse_utils.algos import diayn, skewfit
 from rlcourse_utils.algos import level_agent
+from rlcourse_utils.algos import maml, maml_rl, rl2
 
 __all__ = ["actor_critic", "bc", "dagger", "ddpg", "distill", "dqn", "dyna", "fitted_q", "gps", "mbrl",
            "mixture", "ppo", "reinforce", "tabular_q", "trpo",
@@ -35,3 +37,4 @@ __all__ = ["actor_critic", "bc", "dagger", "ddpg", "distill", "dqn", "dyna", "fi
            "bandits", "chain_explore", "impala",
            "diayn", "skewfit"]
 __all__ += ["level_agent"]
+__all__ += ["maml", "maml_rl", "rl2"]

@@ -22,6 +22,7 @@ from rlcourse_utils.checks import lec14_distributed
 from rlcourse_utils.checks import lec13_transfer
 from rlcourse_utils.checks import lec17_information_theory
 from rlcourse_utils.checks import lec18_generalization
+from rlcourse_utils.checks import lec16_meta_rl
 from rlcourse_utils.checks.core import Case, CheckResult, Exercise, run_cases, run_check
 
 EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in [*lec01_imitation.EXERCISES,
@@ -42,6 +43,7 @@ EXERCISES: dict[str, Exercise] = {ex.id: ex for ex in [*lec01_imitation.EXERCISE
                                                        *lec17_information_theory.EXERCISES]}
 
 EXERCISES.update({ex.id: ex for ex in lec18_generalization.EXERCISES})
+EXERCISES.update({ex.id: ex for ex in lec16_meta_rl.EXERCISES})
 
 __all__ = ["EXERCISES", "Case", "CheckResult", "Exercise", "check", "get", "hidden_score", "run_cases", "run_check",
            "use"]
