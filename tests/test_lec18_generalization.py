@@ -215,6 +215,17 @@ def test_training_is_deterministic_and_one_level_is_learned():
     torch.set_num_threads(threads)
 
 
+def test_weight_decay_shrinks_only_its_own_agent():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    levels = procgrid.make_levels(range(8))
+    cfg = level_agent.Config(total_steps=2_048, n_envs=16, n_steps=16)
+    res = level_agent.train(cfg, [level_agent.Run(levels, 0), level_agent.Run(levels, 0, weight_decay=0.5)])
+    norms = sum(w.detach().pow(2).flatten(1).sum(1) for w in res.model.weights)  # (2,)
+    assert norms[1] < 0.5 * norms[0]
+    torch.set_num_threads(threads)
+
+
 def test_random_policy_evaluation_is_the_chance_level():
     levels = procgrid.make_levels(range(100, 300))
     chance = level_agent.evaluate(None, levels, 200)

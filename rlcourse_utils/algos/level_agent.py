@@ -36,8 +36,8 @@ AugmentFn = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.
 
 @dataclass(frozen=True)
 class Config:
-    """Settings of PPO on gridworld levels; the defaults reach about 0.75 of the optimal 0.86 return on
-    held-out levels when trained on 1,000 levels, in about a CPU-second per agent in a batch of 20."""
+    """Settings of PPO on gridworld levels. Trained on 1,024 levels, the defaults reach a held-out return of
+    about 0.75 to 0.77 (optimal 0.86, random policy 0.15), at about 0.6 CPU-seconds per agent in a batch of 30."""
 
     n_envs: int = 32
     """Parallel episodes N per agent."""
