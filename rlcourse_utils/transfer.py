@@ -7,6 +7,8 @@
     "future" strategy (Andrychowicz et al. 2017, "Hindsight experience replay").
 ``distillation_loss``: the KL between a temperature-sharpened teacher and a student
     (Rusu et al. 2016, "Policy distillation").
+``mmd2``: the squared maximum mean discrepancy between two samples of features, the alignment loss of domain
+    adaptation (Tzeng et al. 2014, "Deep domain confusion"; Long et al. 2015, multi-kernel MMD).
 """
 from __future__ import annotations
 
@@ -99,3 +101,30 @@ def distillation_loss(teacher_logits: torch.Tensor, student_logits: torch.Tensor
     log_p = F.log_softmax(teacher_logits.detach() / tau, dim=-1)  # (..., A)
     log_q = F.log_softmax(student_logits, dim=-1)  # (..., A)
     return (log_p.exp() * (log_p - log_q)).sum(-1).mean()
+
+
+def mmd2(x: torch.Tensor, y: torch.Tensor, bandwidths: tuple[float, ...] = (1.0,)) -> torch.Tensor:
+    """Squared maximum mean discrepancy (biased V-statistic) with a sum of Gaussian kernels.
+
+        k(a, b) = Σ_σ exp(−‖a − b‖² / (2σ²))
+        MMD² = (1/n²) Σ_ij k(x_i, x_j) + (1/m²) Σ_ij k(y_i, y_j) − (2/(nm)) Σ_ij k(x_i, y_j)
+
+    It is ‖μ_x − μ_y‖² for the kernel mean embeddings μ, so ≥ 0, and 0 (up to rounding) when the two samples are
+    the same set. For σ ≫ the data's spread, σ² MMD² → ‖mean(x) − mean(y)‖² (k ≈ 1 − ‖a − b‖²/(2σ²)).
+    Differentiable in x and y: domain adaptation adds λ MMD²(f(x_S), f(x_T)) to the source loss so that the
+    features f of source and target inputs become indistinguishable. Lecture 13 §Domain adaptation.
+
+    Args:
+        x: (n, d) source features.
+        y: (m, d) target features (m may differ from n).
+        bandwidths: kernel widths σ > 0; the kernels are summed.
+
+    Returns:
+        Scalar tensor MMD² (≥ 0 up to rounding).
+    """
+    z = torch.cat([x, y])  # (n + m, d)
+    sq = (z * z).sum(-1)  # (n + m,)
+    d2 = (sq[:, None] + sq[None, :] - 2.0 * z @ z.T).clamp_min(0.0)  # (n + m, n + m) squared distances
+    k = sum(torch.exp(-d2 / (2.0 * s * s)) for s in bandwidths)
+    n = len(x)
+    return k[:n, :n].mean() + k[n:, n:].mean() - 2.0 * k[:n, n:].mean()

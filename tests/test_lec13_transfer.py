@@ -12,7 +12,8 @@ LEC13 = [ex for ex in checks.EXERCISES.values() if ex.lecture == "13"]
 
 
 def test_three_exercises_are_registered():
-    assert {ex.id for ex in LEC13} == {"L13_randomise_physics", "L13_hindsight_relabel", "L13_distillation_loss"}
+    assert {ex.id for ex in LEC13} == {"L13_randomise_physics", "L13_hindsight_relabel", "L13_distillation_loss",
+                                       "L13_mmd"}
 
 
 def test_references_pass_public_and_hidden_cases():
@@ -168,3 +169,92 @@ def test_relabel_mutants_are_rejected(mutant, fragment):
                                              (kd_sum_over_states, "B = 8"), (kd_last_axis_mean, "leading axes")])
 def test_distillation_mutants_are_rejected(mutant, fragment):
     assert_rejected("L13_distillation_loss", mutant, fragment)
+
+
+def _kernel(x, y, bandwidths):
+    d2 = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+    return sum(torch.exp(-d2 / (2 * s * s)) for s in bandwidths)
+
+
+def mmd_no_factor_two(x, y, bandwidths=(1.0,)):  # cross term counted once
+    return _kernel(x, x, bandwidths).mean() + _kernel(y, y, bandwidths).mean() - _kernel(x, y, bandwidths).mean()
+
+
+def mmd_sigma_squared(x, y, bandwidths=(1.0,)):  # exp(−d²/σ²): the 2 dropped
+    return transfer.mmd2(x, y, tuple(s / np.sqrt(2.0) for s in bandwidths))
+
+
+def mmd_unbiased(x, y, bandwidths=(1.0,)):  # U-statistic: diagonal excluded
+    n, m = len(x), len(y)
+    kxx, kyy = _kernel(x, x, bandwidths), _kernel(y, y, bandwidths)
+    off = lambda k, b: (k.sum() - k.diagonal().sum()) / max(b * (b - 1), 1)
+    return off(kxx, n) + off(kyy, m) - 2 * _kernel(x, y, bandwidths).mean()
+
+
+def mmd_mean_of_kernels(x, y, bandwidths=(1.0,)):  # averages the kernels instead of summing them
+    return transfer.mmd2(x, y, bandwidths) / len(bandwidths)
+
+
+def mmd_first_bandwidth(x, y, bandwidths=(1.0,)):
+    return transfer.mmd2(x, y, bandwidths[:1])
+
+
+def mmd_distance_not_squared(x, y, bandwidths=(1.0,)):
+    z = torch.cat([x, y])
+    d = ((z[:, None] - z[None]) ** 2).sum(-1).clamp_min(1e-30).sqrt()
+    k = sum(torch.exp(-d / (2 * s * s)) for s in bandwidths)
+    n = len(x)
+    return k[:n, :n].mean() + k[n:, n:].mean() - 2 * k[:n, n:].mean()
+
+
+@pytest.mark.parametrize("mutant,fragment", [(mmd_no_factor_two, "≈ 1.7293"), (mmd_sigma_squared, "≈ 1.7293"),
+                                             (mmd_unbiased, "≈ 1.7293"), (mmd_mean_of_kernels, "SUMMED"),
+                                             (mmd_first_bandwidth, "SUMMED"), (mmd_distance_not_squared, "≈ 1.7293")])
+def test_mmd_mutants_are_rejected(mutant, fragment):
+    assert_rejected("L13_mmd", mutant, fragment)
+
+
+def test_mmd_equals_the_explicit_double_sum_and_the_mean_embedding_limit():
+    rng = np.random.default_rng(3)
+    x, y, bw = rng.normal(size=(5, 3)), rng.normal(size=(7, 3)) + 0.5, (0.5, 2.0)
+    k = lambda a, b: sum(np.exp(-np.sum((a - b) ** 2) / (2 * s * s)) for s in bw)
+    explicit = (sum(k(a, b) for a in x for b in x) / 25 + sum(k(a, b) for a in y for b in y) / 49
+                - 2 * sum(k(a, b) for a in x for b in y) / 35)
+    assert np.isclose(transfer.mmd2(torch.tensor(x), torch.tensor(y), bw).item(), explicit, rtol=1e-10)
+    sigma = 1000.0
+    limit = np.sum((x.mean(0) - y.mean(0)) ** 2)
+    assert np.isclose(sigma ** 2 * transfer.mmd2(torch.tensor(x), torch.tensor(y), (sigma,)).item(), limit, rtol=1e-4)
+
+
+def test_modular_and_adaptation_smoke_deterministic():
+    from rlcourse_utils.algos import domain_adapt, modular
+    cfg = domain_adapt.Config(iters=20)
+    a, b = domain_adapt.train(cfg, 1, "adapted"), domain_adapt.train(cfg, 1, "adapted")
+    assert np.array_equal(a.losses, b.losses) and 0.0 <= a.target_accuracy <= 1.0
+    m1, l1 = modular.train(modular.Config(iters=20), seed=2, runs=2)
+    m2, l2 = modular.train(modular.Config(iters=20), seed=2, runs=2)
+    assert np.array_equal(l1, l2) and l1.shape == (20, 2)
+
+
+def test_modular_runs_side_by_side_equal_runs_alone_in_distribution():
+    """Each run of a batched training gets only its own loss's gradient: zeroing run 1's data cannot change run 0."""
+    from rlcourse_utils.algos import modular
+    net, _ = modular.train(modular.Config(iters=1), seed=0, runs=2)
+    s = torch.randn(2, 8, 2)
+    r, k, run = torch.tensor([0, 0]), torch.tensor([1, 1]), torch.tensor([0, 1])
+    out = net(s, r, k, run)
+    (g0,) = torch.autograd.grad(out[0].sum(), [net.task.weights[0]])
+    assert torch.all(g0[3:] == 0) and torch.any(g0[:3] != 0)  # run 0 touches only its own 3 task modules
+
+
+# ---------------------------------------------------------------- pinned PPO settings
+
+def test_ppo_settings_pin_every_field_of_ppo_config():
+    import dataclasses
+    from rlcourse_utils.algos import physics_transfer, ppo
+    fields = {f.name for f in dataclasses.fields(ppo.Config)}
+    assert set(physics_transfer.PPO_SETTINGS) == fields  # a new PPO field must be pinned here too
+    cfg = physics_transfer.config(total_steps=1234, stop_at=None)
+    assert cfg.total_steps == 1234 and cfg.stop_at is None and cfg.value_scale == 100.0 and cfg.lr == 3e-3
+    with pytest.raises(TypeError):
+        physics_transfer.config(learning_rate=1.0)

@@ -30,8 +30,8 @@ class Config:
     """Steps per collected episode."""
     tau: float = 0.1
     """Teacher temperature τ."""
-    iters: int = 1500
-    """Adam steps on the distillation loss."""
+    iters: int = 800
+    """Adam steps on the distillation loss (the final loss: about 2e-4 with the task input, 0.09 without)."""
     batch_size: int = 256
     lr: float = 3e-3
     hidden: tuple[int, ...] = (64, 64)

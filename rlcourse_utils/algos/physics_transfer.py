@@ -1,7 +1,9 @@
 """Physics transfer on CartPole (Lecture 13): PPO trained on one pole, under domain randomisation, and
 fine-tuned on a new pole; evaluation of a policy across pole lengths and masses.
 
-Reuses ``algos.ppo`` (its ``envs`` and ``init_model`` arguments) and ``envs.physics_cartpole``.
+Reuses ``algos.ppo`` (its ``envs`` and ``init_model`` arguments) and ``envs.physics_cartpole``. Every PPO run of
+the lecture is built by ``config`` from ``PPO_SETTINGS``, a pinned copy of the settings its numbers were measured
+with, so that a change of ``ppo.Config``'s defaults does not silently change Lecture 13.
 """
 from __future__ import annotations
 
@@ -14,6 +16,20 @@ from rlcourse_utils.algos import ppo
 from rlcourse_utils.algos.actor_critic import ActorCritic
 from rlcourse_utils.envs.physics_cartpole import DEFAULT, PhysicsCartPole
 from rlcourse_utils.transfer import randomise_physics
+
+PPO_SETTINGS: dict = dict(env_id="CartPole-v1", n_envs=16, n_steps=32, total_steps=100_000, gamma=0.99, lam=0.95,
+                          clip_eps=0.2, n_epochs=4, n_minibatches=2, lr=3e-3, hidden=(64, 64), vf_coef=0.5, ent_coef=0.0,
+                          value_scale=100.0, max_grad_norm=0.5, window=16, stop_at=475.0)
+"""Every field of ``ppo.Config``, pinned at the values Lecture 13 was measured with (``ppo.Config``'s defaults on
+the day it was written); ``config`` overrides the budget fields per experiment."""
+
+
+def config(**overrides) -> ppo.Config:
+    """``ppo.Config`` from ``PPO_SETTINGS`` with ``overrides`` (e.g. ``total_steps=60_000, stop_at=None``)."""
+    unknown = set(overrides) - set(PPO_SETTINGS)
+    if unknown:
+        raise TypeError(f"not a pinned PPO setting: {sorted(unknown)}")
+    return ppo.Config(**{**PPO_SETTINGS, **overrides})
 
 
 def evaluate(model: ActorCritic, length, mass=DEFAULT[1], n_episodes: int = 16, seed: int = 0) -> np.ndarray | float:

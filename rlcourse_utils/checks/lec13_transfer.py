@@ -104,6 +104,35 @@ def kd_hidden(rng: np.random.Generator) -> list[Case]:
             for shape, s, tau in [((16, 2), 1.0, 1.0), ((4, 6), 30.0, 0.05), ((3, 2, 5), 2.0, 2.0), ((1, 2), 1.0, 1.0)]]
 
 
+# ---------------------------------------------------------------- L13_mmd
+
+def mmd_public() -> list[Case]:
+    rng = np.random.default_rng(1330)
+    x3 = rng.normal(size=(3, 2))
+    return [
+        Case((_t([[0.0]]), _t([[2.0]]), (1.0,)),
+             "one point each, ‖x − y‖² = 4, σ = 1: MMD² = 1 + 1 − 2 exp(−4/2) = 2 − 2e⁻² ≈ 1.7293"),
+        Case((_t(x3), _t(x3.copy()), (1.0,)), "the same 3 points on both sides: MMD² = 0 exactly (cross term × 2, "
+             "diagonal included)"),
+        Case((_t(rng.normal(size=(5, 3))), _t(rng.normal(size=(8, 3)) + 1.0), (0.5, 2.0)),
+             "n = 5 source, m = 8 target features, two bandwidths: the kernels are SUMMED"),
+        Case((_t(rng.normal(size=(16, 4)), True), _t(0.5 * rng.normal(size=(16, 4)) + 0.3, True), (1.0, 2.0, 4.0)),
+             "B = 16 features each, d = 4, with gradients into both samples (what the adaptation loss backpropagates)"),
+        Case((_t(rng.normal(size=(6, 2))), _t(rng.normal(size=(4, 2)) + 2.0), (100.0,)),
+             "σ = 100 ≫ the data: σ² MMD² ≈ ‖mean(x) − mean(y)‖² (kernel exp(−d²/(2σ²)), not exp(−d²/σ²))"),
+    ]
+
+
+def mmd_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = [Case((_t(rng.normal(size=(n, d)), True), _t(rng.normal(size=(m, d)) + shift, True), bw),
+                  f"n={n}, m={m}, d={d}, bandwidths {bw}")
+             for n, m, d, shift, bw in [(7, 7, 3, 0.5, (1.0,)), (12, 5, 16, 1.0, (0.5, 1.0, 2.0, 4.0, 8.0)),
+                                        (1, 9, 2, 0.0, (2.0,))]]
+    x = rng.normal(size=(4, 5))
+    cases.append(Case((_t(x), _t(x[::-1].copy()), (0.7, 3.0)), "the same set in another order: 0"))
+    return cases
+
+
 EXERCISES = [
     Exercise("L13_randomise_physics", transfer.randomise_physics, dr_public, dr_hidden, points=2,
              hint="Compute both draws for every row, low + u (high − low) and exp(log low + u (log high − log low)); "
@@ -114,4 +143,7 @@ EXERCISES = [
     Exercise("L13_distillation_loss", transfer.distillation_loss, kd_public, kd_hidden, points=2,
              hint="log p = log_softmax(teacher / τ) (detached), log q = log_softmax(student); "
                   "(p * (log p − log q)).sum(-1).mean()."),
+    Exercise("L13_mmd", transfer.mmd2, mmd_public, mmd_hidden, points=2,
+             hint="Stack z = [x; y]; squared distances d2 = ‖z_i − z_j‖² for all pairs; k = Σ_σ exp(−d2 / (2σ²)); "
+                  "then k[:n, :n].mean() + k[n:, n:].mean() − 2 k[:n, n:].mean(), diagonal included."),
 ]
