@@ -5,6 +5,8 @@
 """
 from rlcourse_utils.envs import (cartpole, gridworld, maze, obstacle, pendulum, tabular)
 from rlcourse_utils.envs import procgrid  # Lecture 18
+from rlcourse_utils.envs import bitflip, physics_cartpole  # Lecture 13
 
 __all__ = ["cartpole", "gridworld", "maze", "obstacle", "pendulum", "tabular"]
 __all__ += ["procgrid"]
+__all__ += ["bitflip", "physics_cartpole"]
