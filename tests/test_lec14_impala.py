@@ -1,5 +1,6 @@
-"""Lecture 14 loops: the local actor–learner is deterministic and runs; the Ray driver starts, tolerates
-a second init, trains a few updates, and leaves nothing running."""
+"""Lecture 14 loops: the fixed schedule (update u learns from actor u mod K's rollout of the weights of
+update max(0, u - ℓ)), determinism, the Ray transport equal to the local one bit for bit, a second
+``ray.init`` harmless, and nothing left running."""
 import logging
 import os
 
@@ -15,6 +16,31 @@ def test_local_is_deterministic_and_learns_a_little():
     assert np.array_equal(a["curve"], b["curve"]) and a["final_eval"] == b["final_eval"]
     assert a["steps"] > 40 * 16 * 8 * 0.9
     assert a["curve"][-1] > a["curve"][1]
+    c = impala.train_local(cfg, seed=1)
+    assert not np.array_equal(a["curve"], c["curve"])  # the seed matters
+
+
+@pytest.mark.parametrize("n_actors,lag", [(1, 0), (1, 3), (2, 1), (3, 1), (2, 5)])
+def test_schedule_lag_is_exact(n_actors, lag):
+    out = impala.train_local(impala.Config(n_updates=12, n_envs=2, unroll=4, n_actors=n_actors, lag=lag))
+    assert out["lags"].tolist() == [min(u, lag) for u in range(12)]
+
+
+def test_lag_zero_rollouts_are_on_policy_and_lag_makes_them_stale():
+    cfg = dict(n_updates=30, n_envs=8, unroll=16)
+    fresh = impala.train_local(impala.Config(lag=0, **cfg))
+    stale = impala.train_local(impala.Config(lag=10, **cfg))
+    assert np.allclose(fresh["rho"], 1.0, atol=1e-5) and fresh["small"].max() == 0.0
+    assert stale["rho"][15:].mean() < 0.999 and stale["rho"][15:].mean() < fresh["rho"][15:].mean()
+
+
+def test_collector_reset_restores_the_fresh_state():
+    w = impala.get_weights(impala.ActorCritic())
+    a, b = impala.Collector(4, 8, seed=5), impala.Collector(4, 8, seed=5)
+    a.collect(w)
+    a.reset(5)
+    x, y = a.collect(w), b.collect(w)
+    assert all(np.array_equal(x[k], y[k]) for k in ["obs", "act", "logp", "rew", "done", "mask"])
 
 
 def test_rollout_masks_autoreset_steps():
@@ -36,12 +62,17 @@ def test_ray_start_train_stop():
     ray.init(**args)
     try:
         ray.init(**args)  # a second init in the same process does not fail
-        out = impala.train_ray(impala.Config(n_updates=6, n_envs=4, unroll=8), seed=0, n_actors=2)
-        assert len(out["curve"]) == 6 and out["lags"].min() >= 0 and out["steps"] > 0
-        actors = impala.make_actors(2, n_envs=4, unroll=8)
-        out = impala.train_ray(impala.Config(n_updates=4, n_envs=4, unroll=8), actors=actors)
-        assert len(out["curve"]) == 4
-        assert impala.steps_per_second(actors[:1], n_rounds=1) > 0
+        cfg = impala.Config(n_updates=20, n_envs=4, unroll=8, n_actors=2, lag=1)
+        local = impala.train_local(cfg, seed=3)
+        out = impala.train_ray(cfg, seed=3)  # its own actors, killed at the end
+        assert np.array_equal(out["curve"], local["curve"]) and np.array_equal(out["rho"], local["rho"])
+        assert out["episode_returns"] == local["episode_returns"] and out["final_eval"] == local["final_eval"]
+        actors = impala.make_actors(3, n_envs=4, unroll=8)
+        assert impala.steps_per_second(actors[:1], n_rounds=1) > 0  # moves the actors' state on
+        again = impala.train_ray(cfg, seed=3, actors=actors)  # re-seeded: the same run again
+        assert np.array_equal(again["curve"], local["curve"])
+        early = impala.train_ray(cfg, seed=3, actors=actors, target=0.0, eval_every=5)
+        assert len(early["curve"]) == 5 and early["evals"][0][0] == 5
     finally:
         ray.shutdown()
     assert not ray.is_initialized()
