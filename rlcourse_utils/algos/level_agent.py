@@ -13,9 +13,10 @@ network only saves the Python overhead of K separate loops. Per agent:
          + c_v (value loss) − c_H (entropy) [+ ½ λ_L2 ‖W‖² for an L2-regularised agent]
     evaluate: play levels with the sampled policy, no augmentation.
 
-The agents share nothing but the environment's and the sampler's random streams, so the numbers of an
-agent depend on its seed and on the batch it was trained in (both fixed by the call: same call, same
-numbers). Lecture 18 §Experiments (Cobbe et al. 2019, Procgen: Cobbe et al. 2020).
+The agents share nothing but random streams: the environment's (which level each new episode plays), the
+action sampler's and the minibatch order. So the numbers of an agent depend on its seed and on the batch it was
+trained in, both fixed by the call: same call, same numbers. Lecture 18 §Experiments (Cobbe et al. 2019;
+Procgen: Cobbe et al. 2020).
 """
 from __future__ import annotations
 
