@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MOVES = np.array([(-1, 0), (0, 1), (1, 0), (0, -1)])  # up, right, down, left (as envs.maze)
+from rlcourse_utils.envs.maze import MOVES  # (Δrow, Δcol) of actions 0..3: up, right, down, left
 
 
 @dataclass(frozen=True)
