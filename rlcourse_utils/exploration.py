@@ -45,22 +45,87 @@ def beta_bernoulli_update(alpha: np.ndarray, beta: np.ndarray, arm, reward):
     return alpha, beta
 
 
-def ids_action(samples: np.ndarray) -> int:
-    """Information-directed sampling, variance form (Russo & Van Roy 2018), over deterministic actions:
-    a = argmin_a Δ(a)² / g(a), with Δ(a) = E[max_b θ_b] − E[θ_a] the expected regret and
-    g(a) = Σ_{a*} P(A* = a*) (E[θ_a | A* = a*] − E[θ_a])² the variance proxy of the information about A*.
-    samples: (M, K) posterior draws of the arm means. (The full IDS randomises over pairs of actions.)"""
-    M, K = samples.shape
-    best = np.argmax(samples, axis=1)
-    mean = samples.mean(0)
-    regret = samples.max(1).mean() - mean
-    g = np.zeros(K)
-    for b in range(K):
-        sel = best == b
-        if sel.any():
-            g += sel.mean() * (samples[sel].mean(0) - mean) ** 2
-    ratio = np.where(g > 0, regret ** 2 / np.maximum(g, 1e-300), np.where(regret > 0, np.inf, 0.0))
-    return int(np.argmin(ratio))
+def ids_quantities(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What information-directed sampling needs, from M posterior draws of the arm means of Bernoulli arms
+    (Russo & Van Roy 2018, §6; Lecture 15 §information-directed sampling). With A* = argmax_b θ_b:
+
+        Δ(a) = E[max_b θ_b] − E[θ_a]                                   expected regret of arm a
+        g(a) = I(A*; Y_a) = Σ_{a*} P(A* = a*) KL(Bern(E[θ_a | A* = a*]) ‖ Bern(E[θ_a]))
+
+    g is the information an observation Y_a ~ Bern(θ_a) of arm a carries about the optimal arm's identity: given
+    A* = a*, Y_a is Bernoulli with mean E[θ_a | A* = a*], unconditionally with mean E[θ_a].
+
+    samples: (..., M, K) posterior draws, independent across arms. Returns (p_star, Δ, g), each (..., K):
+    P(A* = a), Δ(a) and g(a) in nats. Terms with P(A* = a*) = 0 contribute nothing."""
+    M, K = samples.shape[-2:]
+    onehot = (samples.argmax(-1)[..., None] == np.arange(K)).astype(np.float64)  # (..., M, K) A* of each draw
+    counts = onehot.sum(-2)  # (..., K) draws in which each arm is the best
+    sums = np.swapaxes(onehot, -1, -2) @ samples  # (..., K*, K): Σ of θ_a over the draws with A* = a*
+    p_star = counts / M
+    cond = sums / np.maximum(counts, 1)[..., :, None]  # E[θ_a | A* = a*]
+    mean = sums.sum(-2) / M  # (..., K) E[θ_a]
+    delta = np.diagonal(sums, axis1=-2, axis2=-1).sum(-1)[..., None] / M - mean  # E[max_b θ_b] − E[θ_a]
+    eps = 1e-12
+    c, m = np.clip(cond, eps, 1 - eps), np.clip(mean, eps, 1 - eps)[..., None, :]
+    kl = c * np.log(c / m) + (1 - c) * np.log((1 - c) / (1 - m))  # (..., K*, K) KL of the two Bernoullis
+    g = (p_star[..., :, None] * kl).sum(-2)
+    return p_star, delta, g
+
+
+def ids_distribution(delta: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The IDS action distribution (Russo & Van Roy 2018, Prop. 6): π = argmin over distributions on the arms of
+
+        Ψ(π) = (Σ_a π_a Δ(a))² / (Σ_a π_a g(a)),
+
+    which is attained on at most two arms. For each pair (a, b) and π = q δ_a + (1 − q) δ_b, Ψ is minimised over
+    q ∈ [0, 1] in closed form: setting dΨ/dq = 0 gives q = Δ_b / (Δ_a − Δ_b) − 2 g_b / (g_a − g_b), clipped to
+    [0, 1] (and the two ends q = 0, 1 are compared too). delta, g: (..., K) with g ≥ 0. Returns π (..., K)."""
+    K = delta.shape[-1]
+    da, db = delta[..., :, None], delta[..., None, :]  # (..., K, K) arm a on rows, b on columns
+    ga, gb = np.maximum(g[..., :, None], 1e-300), np.maximum(g[..., None, :], 1e-300)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q_star = np.nan_to_num(db / (da - db) - 2 * gb / (ga - gb), nan=0.0, posinf=0.0, neginf=0.0)
+    qs = np.stack([np.zeros_like(da + db), np.ones_like(da + db), np.clip(q_star, 0.0, 1.0)], -1)  # (..., K, K, 3)
+    ratio = (qs * da[..., None] + (1 - qs) * db[..., None]) ** 2 / (qs * ga[..., None] + (1 - qs) * gb[..., None])
+    best_q = np.take_along_axis(qs, ratio.argmin(-1)[..., None], -1)[..., 0]  # (..., K, K)
+    flat = ratio.min(-1).reshape(*ratio.shape[:-3], K * K).argmin(-1)  # the best pair
+    a, b = np.divmod(flat, K)
+    q = np.take_along_axis(best_q.reshape(*best_q.shape[:-2], K * K), flat[..., None], -1)[..., 0]
+    pi = np.zeros(delta.shape)
+    np.put_along_axis(pi, a[..., None], q[..., None], -1)
+    np.put_along_axis(pi, b[..., None], np.take_along_axis(pi, b[..., None], -1) + (1 - q)[..., None], -1)
+    return pi
+
+
+def ids_gain_quadrature(alpha: np.ndarray, beta: np.ndarray, n_grid: int = 4001) -> tuple[np.ndarray, np.ndarray]:
+    """P(A* = a) and g(a) for independent Beta(α_a, β_a) posteriors by quadrature on a grid, with no sampling
+    (Russo & Van Roy 2018, Algorithm 3): with densities f_a and CDFs F_a,
+
+        P(A* = a*) = ∫ f_{a*}(x) Π_{b≠a*} F_b(x) dx,
+        E[θ_{a*} | A* = a*] = ∫ x f_{a*}(x) Π_{b≠a*} F_b(x) dx / P(A* = a*),
+        E[θ_a | A* = a*] = ∫ f_{a*}(x) Π_{b≠a*,a} F_b(x) (∫_0^x y f_a(y) dy) dx / P(A* = a*),   a ≠ a*.
+
+    The independent route to ``ids_quantities``'s g. alpha, beta: (K,). Returns (p_star (K,), g (K,))."""
+    from scipy import stats
+    x = np.linspace(0.0, 1.0, n_grid)
+    K = len(alpha)
+    f = np.stack([stats.beta(alpha[k], beta[k]).pdf(x) for k in range(K)])  # (K, X)
+    F = np.stack([stats.beta(alpha[k], beta[k]).cdf(x) for k in range(K)])
+    partial = np.stack([stats.beta(alpha[k] + 1, beta[k]).cdf(x) * alpha[k] / (alpha[k] + beta[k])
+                        for k in range(K)])  # ∫_0^x y f_a(y) dy
+    mean = alpha / (alpha + beta)
+    p_star, cond = np.zeros(K), np.zeros((K, K))
+    for s in range(K):
+        others = np.prod(np.delete(F, s, 0), 0)
+        p_star[s] = np.trapezoid(f[s] * others, x)
+        for a in range(K):
+            if a == s:
+                cond[s, a] = np.trapezoid(x * f[s] * others, x) / p_star[s]
+            else:
+                rest = np.prod(np.delete(F, [s, a], 0), 0)
+                cond[s, a] = np.trapezoid(f[s] * rest * partial[a], x) / p_star[s]
+    kl = cond * np.log(cond / mean) + (1 - cond) * np.log((1 - cond) / (1 - mean))
+    return p_star, (p_star[:, None] * kl).sum(0)
 
 
 # ---------------------------------------------------------------- counts and pseudo-counts
@@ -156,6 +221,13 @@ def large_margin_loss(q: torch.Tensor, expert_actions: torch.Tensor, margin: flo
 
 
 def rnd_bonus(target_features: torch.Tensor, predictor_features: torch.Tensor) -> torch.Tensor:
-    """Random network distillation's bonus (Burda et al. 2018): ‖f̂(s) − f(s)‖² per state, the predictor's
-    squared error against a fixed random target network. Both (B, D); returns (B,) (no gradient into the target)."""
+    """Random network distillation's bonus and loss (Burda et al. 2018; Lecture 15 §prediction-error bonuses):
+
+        b(s) = ‖f̂_φ(s) − f(s)‖² = Σ_d (f̂_φ(s)_d − f(s)_d)²,
+
+    the squared error of a trained predictor f̂_φ against a fixed, randomly initialised target network f. The
+    same number is the predictor's loss (its mean over a batch) and, once scaled, the exploration bonus.
+    target_features: (..., D) outputs f(s) of the target network, which is never trained (no gradient may flow
+    into it, even when it arrives with one); predictor_features: (..., D) outputs f̂_φ(s). Returns (...): one
+    bonus per state, e.g. (B,) for a batch or (K, B) for K runs of B states."""
     return ((predictor_features - target_features.detach()) ** 2).sum(-1)

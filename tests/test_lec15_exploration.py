@@ -1,21 +1,25 @@
 """Lecture 15: the exploration math against independent oracles, the checkers against known-wrong versions,
-and fast smoke tests (with determinism) of the bandit and chain loops."""
+the vectorised MountainCar against gymnasium step for step, and fast smoke tests (with determinism) of the bandit,
+chain, MountainCar and DQfD loops."""
 import math
 
 import numpy as np
 import pytest
+import gymnasium as gym
+import scipy.optimize
 import scipy.stats
 import torch
 
 from mutants import assert_rejected
 from rlcourse_utils import checks, exploration
-from rlcourse_utils.algos import bandits, chain_explore
+from rlcourse_utils.algos import bandits, chain_explore, dqfd, mountaincar_explore
+from rlcourse_utils.envs.mountaincar import MountainCarVec
 
 LEC15 = [ex for ex in checks.EXERCISES.values() if ex.lecture == "15"]
 
 
-def test_three_exercises_are_registered_and_references_pass():
-    assert {ex.id for ex in LEC15} == {"L15_ucb_action", "L15_pseudo_count", "L15_large_margin_loss"}
+def test_four_exercises_are_registered_and_references_pass():
+    assert {ex.id for ex in LEC15} == {"L15_ucb_action", "L15_pseudo_count", "L15_large_margin_loss", "L15_rnd_bonus"}
     for ex in LEC15:
         assert checks.run_check(ex, ex.reference).passed
         hidden = ex.hidden()
@@ -74,10 +78,108 @@ def test_large_margin_gradient_matches_finite_differences():
     torch.autograd.gradcheck(lambda x: exploration.large_margin_loss(x, a, 0.7), (q,))
 
 
-def test_ids_prefers_the_clearly_best_arm_when_certain():
-    rng = np.random.default_rng(2)
-    samples = np.stack([rng.normal(0.9, 0.001, 500), rng.normal(0.1, 0.001, 500)], 1)
-    assert exploration.ids_action(samples) == 0
+def test_ids_gain_from_draws_matches_quadrature():
+    alpha, beta = np.array([2.0, 6.0, 3.0]), np.array([3.0, 2.0, 3.0])
+    draws = np.random.default_rng(2).beta(alpha, beta, size=(300_000, 3))
+    p_star, delta, g = exploration.ids_quantities(draws)
+    p_quad, g_quad = exploration.ids_gain_quadrature(alpha, beta)
+    assert np.allclose(p_star, p_quad, atol=4e-3) and np.allclose(g, g_quad, rtol=0.02)
+    assert np.allclose(delta, draws.max(1).mean() - draws.mean(0))
+    # batched (R, M, K) equals one call per run
+    batch = np.random.default_rng(3).beta(1.0, 1.0, size=(4, 500, 3))
+    _, d_b, g_b = exploration.ids_quantities(batch)
+    for r in range(4):
+        _, d_r, g_r = exploration.ids_quantities(batch[r])
+        assert np.allclose(d_b[r], d_r) and np.allclose(g_b[r], g_r)
+
+
+def _pair_optimum(d, g):
+    return min(scipy.optimize.minimize_scalar(lambda q: (q * d[a] + (1 - q) * d[b]) ** 2 / (q * g[a] + (1 - q) * g[b]),
+                                              bounds=(0, 1), method="bounded", options={"xatol": 1e-12}).fun
+               for a in range(len(d)) for b in range(a + 1, len(d)))
+
+
+def _ids_wrong_sign(delta, g):  # q* with Δ_b / (Δ_b − Δ_a): the stationary point's sign flipped
+    K = len(delta)
+    best, pi = np.inf, None
+    for a in range(K):
+        for b in range(K):
+            q = 0.0 if g[a] == g[b] or delta[a] == delta[b] else delta[b] / (delta[b] - delta[a]) - 2 * g[b] / (g[a] - g[b])
+            for qq in (0.0, 1.0, float(np.clip(q, 0, 1))):
+                val = (qq * delta[a] + (1 - qq) * delta[b]) ** 2 / (qq * g[a] + (1 - qq) * g[b])
+                if val < best:
+                    best, pi = val, np.eye(K)[a] * qq + np.eye(K)[b] * (1 - qq)
+    return pi
+
+
+@pytest.mark.parametrize("fn, ok", [(exploration.ids_distribution, True), (_ids_wrong_sign, False)])
+def test_ids_distribution_attains_the_best_pair(fn, ok):
+    rng = np.random.default_rng(4)
+    worst = 0.0
+    for _ in range(60):
+        d, g = 0.01 + rng.random(4) ** 2, 1e-4 + 0.1 * rng.random(4) ** 3
+        pi = fn(d, g)
+        assert pi.shape == (4,) and pi.min() >= 0 and pi.sum() == pytest.approx(1.0)
+        worst = max(worst, (pi @ d) ** 2 / (pi @ g) / _pair_optimum(d, g) - 1)
+    assert (worst < 1e-6) == ok
+
+
+def test_ids_distribution_is_batched_and_picks_a_certain_best_arm():
+    rng = np.random.default_rng(5)
+    d, g = rng.random((3, 2, 5)) + 0.01, rng.random((3, 2, 5)) + 0.01
+    pi = exploration.ids_distribution(d, g)
+    assert np.allclose(pi[1, 0], exploration.ids_distribution(d[1, 0], g[1, 0]))
+    assert exploration.ids_distribution(np.array([0.0, 0.5]), np.array([1e-3, 0.2]))[0] == 1.0
+
+
+def test_mountaincar_matches_gymnasium_step_for_step():
+    rng = np.random.default_rng(6)
+    for ep in range(6):
+        env = gym.make("MountainCar-v0")
+        obs, _ = env.reset(seed=ep)
+        mine = MountainCarVec(1)
+        mine_obs, _ = mine.reset(env.unwrapped.state[None])
+        assert np.array_equal(mine_obs[0], obs)
+        for _ in range(200):  # even episodes: a bang-bang controller that reaches the flag
+            a = int(rng.integers(3)) if ep % 2 else (2 if obs[1] >= 0 else 0)
+            obs, r, term, trunc, _ = env.step(a)
+            m_obs, m_r, m_term, m_trunc, info = mine.step(np.array([a]))
+            assert np.array_equal(info["final_obs"][0], obs) and m_r[0] == r
+            assert (m_term[0], m_trunc[0]) == (term, trunc)
+            if term or trunc:
+                assert term == (ep % 2 == 0)
+                break
+
+
+def test_mountaincar_loop_smoke_and_determinism():
+    cfg = mountaincar_explore.Config(total_steps=1_600, learning_starts=400, n_envs=4, eval_episodes=2)
+    a = mountaincar_explore.train(cfg, arms=("none", "rnd", "count"), seeds=(0, 1))
+    b = mountaincar_explore.train(cfg, arms=("none", "rnd", "count"), seeds=(0, 1))
+    for arm in ("none", "rnd", "count"):
+        assert a[arm]["visits"].shape == (2, cfg.hist_bins, cfg.hist_bins)
+        assert a[arm]["visits"].sum() == 2 * cfg.total_steps
+        assert np.array_equal(a[arm]["eval_return"], b[arm]["eval_return"])
+        assert np.array_equal(a[arm]["visits"], b[arm]["visits"])
+
+
+def test_batched_mlp_runs_are_independent_networks():
+    net = mountaincar_explore.BatchedMLP([3, 9], 2, 3, 16)
+    alone = mountaincar_explore.BatchedMLP([9], 2, 3, 16)
+    x = torch.randn(2, 5, 2)
+    assert torch.allclose(net(x)[1], alone(x[1:])[0])  # run 1's weights depend on its seed only
+    net(x)[0].sum().backward()
+    assert net.W0.grad[1].abs().sum() == 0  # run 0's loss does not touch run 1
+
+
+def test_dqfd_smoke_determinism_and_ordering():
+    cfg = dqfd.Config(total_steps=1_000, eval_every=100)
+    a = dqfd.train(cfg, seeds=(0, 1))
+    b = dqfd.train(cfg, seeds=(0, 1))
+    assert np.array_equal(a["dqfd"]["curve"], b["dqfd"]["curve"])
+    assert a["dqfd"]["curve"].shape == (2, 11) and np.all(a["dqfd"]["curve"] <= a["optimal"] + 1e-9)
+    auc = {arm: a[arm]["curve"].mean(1) for arm in dqfd.ARMS}
+    assert (auc["dqfd"] > auc["rl"]).all() and (auc["dqfd"] > auc["demos"]).all()
+    assert np.ptp(a["demos"]["curve"][:, 1:], axis=1).max() == 0  # imitation alone never changes after its updates
 
 
 # ---------------------------------------------------------------- checker mutants
@@ -128,6 +230,28 @@ def lm_detached(q, a, m, demo_mask=None):
     return exploration.large_margin_loss(q.detach(), a, m, demo_mask)
 
 
+def rnd_mean_over_features(t, p):
+    return ((p - t.detach()) ** 2).mean(-1)
+
+
+def rnd_trains_target(t, p):
+    return ((p - t) ** 2).sum(-1)
+
+
+def rnd_norm_not_squared(t, p):
+    return (p - t.detach()).norm(dim=-1)
+
+
+def rnd_flattens_batch(t, p):
+    return ((p - t.detach()) ** 2).reshape(p.shape[0], -1).sum(-1)
+
+
+@pytest.mark.parametrize("mutant, fragment", [(rnd_mean_over_features, ""), (rnd_trains_target, "gradient"),
+                                              (rnd_norm_not_squared, ""), (rnd_flattens_batch, "")])
+def test_rnd_mutants_rejected(mutant, fragment):
+    assert_rejected("L15_rnd_bonus", mutant, fragment)
+
+
 @pytest.mark.parametrize("mutant, fragment", [(ucb_ignores_untried, "untried"), (ucb_no_log, ""),
                                               (ucb_scalar_t_only, "per run")])
 def test_ucb_mutants_rejected(mutant, fragment):
@@ -162,6 +286,15 @@ def test_bernoulli_regret_monotone_and_thompson_beats_eps():
     assert np.all(np.diff(ts, axis=1) >= 0)
     assert ts[:, -1].mean() < ep[:, -1].mean()
     assert bandits.bernoulli(means, "ids", 50, 2, seed=4).shape == (2, 50)
+    per_run = np.array([[0.8, 0.4], [0.3, 0.6]])  # one problem per run
+    assert bandits.bernoulli(per_run, "ids", 30, 2, seed=4).shape == (2, 30)
+
+
+def test_bernoulli_rewards_are_common_across_methods():
+    # with one arm every method pulls it: identical rewards ⇒ identical Beta posteriors ⇒ zero regret, same shape
+    r1 = bandits.bernoulli(np.array([0.5]), "thompson", 20, 3, seed=9)
+    r2 = bandits.bernoulli(np.array([0.5]), "ids", 20, 3, seed=9)
+    assert np.array_equal(r1, r2)
 
 
 def test_chain_count_bonus_solves_where_eps_fails_and_is_deterministic():

@@ -39,20 +39,27 @@ def testbed(method: str = "eps", eps: float = 0.1, c: float = 2.0, n_runs: int =
 
 
 def bernoulli(means: np.ndarray, method: str, n_steps: int, n_runs: int, seed: int = 0, c: float = 2.0,
-              eps: float = 0.1, ucb_fn: Callable = exploration.ucb_action, ids_samples: int = 200) -> np.ndarray:
-    """Cumulative pseudo-regret Σ_t (μ* − μ_{a_t}) per step, (n_runs, n_steps), on Bernoulli arms ``means`` (K,).
+              eps: float = 0.1, ucb_fn: Callable = exploration.ucb_action, ids_samples: int = 300) -> np.ndarray:
+    """Cumulative pseudo-regret Σ_t (μ* − μ_{a_t}) per step, (n_runs, n_steps), on Bernoulli arms ``means``: (K,) for
+    one problem shared by the runs, or (n_runs, K) for one problem per run.
     method: "ucb" (UCB1, bonus c sqrt(ln t / N); Auer's UCB1 is c = sqrt 2), "thompson" (Beta(1, 1) priors),
-    "eps" (ε-greedy) or "ids" (information-directed sampling from ``ids_samples`` posterior draws; a loop
-    over runs, so keep n_runs small)."""
+    "eps" (ε-greedy) or "ids" (information-directed sampling, Russo & Van Roy 2018: ``exploration.ids_quantities``
+    on ``ids_samples`` posterior draws per arm, then an action drawn from ``exploration.ids_distribution``; only the
+    pulled arm's draws are renewed after each step, the others' posteriors have not changed).
+    The rewards use their own random stream (seeded by ``seed``): the reward of pulling a at step t is
+    1{u_t < μ_a} with the same u_t for every method, so methods run with one seed are compared on the same runs."""
     rng = np.random.default_rng(seed)
-    means = np.asarray(means, dtype=np.float64)
-    K = means.size
+    u = np.random.default_rng([seed, 1]).random((n_steps, n_runs))  # common random numbers for the rewards
+    means = np.broadcast_to(np.asarray(means, dtype=np.float64), (n_runs, np.shape(means)[-1]))
+    K = means.shape[1]
     rows = np.arange(n_runs)
     Q, N = np.zeros((n_runs, K)), np.zeros((n_runs, K))
     alpha, beta = np.ones((n_runs, K)), np.ones((n_runs, K))
-    gaps = means.max() - means
+    gaps = means.max(1, keepdims=True) - means  # (R, K)
     regret = np.zeros((n_runs, n_steps))
     total = np.zeros(n_runs)
+    if method == "ids":
+        draws = rng.beta(alpha[:, None, :], beta[:, None, :], size=(n_runs, ids_samples, K))  # (R, M, K)
     for t in range(n_steps):
         if method == "ucb":
             a = np.asarray(ucb_fn(Q, N, t + 1, c))
@@ -61,14 +68,17 @@ def bernoulli(means: np.ndarray, method: str, n_steps: int, n_runs: int, seed: i
         elif method == "eps":
             a = np.where(rng.random(n_runs) < eps, rng.integers(K, size=n_runs), (Q + 1e-9 * rng.random(Q.shape)).argmax(1))
         elif method == "ids":
-            a = np.array([exploration.ids_action(rng.beta(alpha[i], beta[i], size=(ids_samples, K)))
-                          for i in range(n_runs)])
+            _, delta, g = exploration.ids_quantities(draws)
+            pi = exploration.ids_distribution(delta, g)  # (R, K)
+            a = (rng.random(n_runs)[:, None] > pi.cumsum(1)).sum(1).clip(max=K - 1)
         else:
             raise ValueError(method)
-        r = (rng.random(n_runs) < means[a]).astype(np.float64)
+        r = (u[t] < means[rows, a]).astype(np.float64)
         N[rows, a] += 1
         Q[rows, a] += (r - Q[rows, a]) / N[rows, a]
         alpha, beta = exploration.beta_bernoulli_update(alpha, beta, a, r)
-        total += gaps[a]
+        if method == "ids":  # new draws for the pulled arm only
+            draws[rows, :, a] = rng.beta(alpha[rows, a][:, None], beta[rows, a][:, None], size=(n_runs, ids_samples))
+        total += gaps[rows, a]
         regret[:, t] = total
     return regret

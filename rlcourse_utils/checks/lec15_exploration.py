@@ -3,7 +3,8 @@
 UCB's cases include untried arms (which must come first), a batch of runs with one t per run, and t = 1
 (ln 1 = 0: the bonus vanishes). The pseudo-count is checked on arrays and floats. The large-margin loss gets
 Q-values that carry a gradient, ties between the expert action and another, and a demo mask with no
-demonstrations (the zero-denominator guard).
+demonstrations (the zero-denominator guard). The RND bonus gets a target that arrives with a gradient (it must be cut), and the
+(K, B, D) batch of the MountainCar loop.
 """
 from __future__ import annotations
 
@@ -109,6 +110,32 @@ def lm_hidden(rng: np.random.Generator) -> list[Case]:
                          "a mask with no demonstrations: 0")]
 
 
+# ---------------------------------------------------------------- L15_rnd_bonus
+
+def rnd_public() -> list[Case]:
+    rng = np.random.default_rng(1504)
+    return [
+        Case((_t([[1.0, 2.0]], grad=False), _t([[0.0, 0.0]])), "f(s) = (1, 2), f̂(s) = (0, 0): 1² + 2² = 5"),
+        Case((_t([[1.0, 2.0], [0.5, 0.5], [0.0, 3.0]], grad=False), _t([[1.0, 2.0], [0.0, 1.0], [1.0, 1.0]])),
+             "a batch (B, D) = (3, 2): one bonus per state, (0, 0.5, 5)"),
+        Case((_t([[1.0, -1.0, 0.0]]), _t([[0.0, 1.0, 2.0]])),
+             "the target arrives with requires_grad (a network's output): b = 9, and no gradient may reach f(s)"),
+        Case((_t(rng.normal(0, 1, (2, 3, 4)), grad=False), _t(rng.normal(0, 1, (2, 3, 4)))),
+             "K runs of B states, (K, B, D) = (2, 3, 4) → (2, 3), the form the MountainCar loop passes"),
+        Case((_t(rng.normal(0, 1, (6, 16)), dtype=torch.float32), _t(rng.normal(0, 1, (6, 16)), dtype=torch.float32)),
+             "float32 (6, 16), both with gradients: only the predictor's may be nonzero"),
+    ]
+
+
+def rnd_hidden(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for shape, target_grad in [((5, 8), True), ((1, 1), False), ((3, 7, 2), True), ((40, 16), False)]:
+        cases.append(Case((_t(rng.normal(0, 1, shape), grad=target_grad), _t(rng.normal(0, 1, shape))),
+                          f"random {shape}, target requires grad: {target_grad}"))
+    return cases + [Case((_t(np.zeros((2, 4)) + rng.normal(0, 1, 4)), _t(np.zeros((2, 4)) + rng.normal(0, 1, 4))),
+                         "two identical states")]
+
+
 EXERCISES = [
     Exercise("L15_ucb_action", exploration.ucb_action, ucb_public, ucb_hidden, points=2,
              hint="score = q + c * sqrt(log(t) / n) over the last axis (t broadcast as t[..., None] when it is an "
@@ -118,4 +145,7 @@ EXERCISES = [
     Exercise("L15_large_margin_loss", exploration.large_margin_loss, lm_public, lm_hidden, points=2,
              hint="l = margin everywhere except 0 at the expert's action (scatter); per-sample max_a(q + l) − q[a_E]; "
                   "mean over the batch, or over demo_mask's rows: (per * mask).sum() / max(mask.sum(), 1)."),
+    Exercise("L15_rnd_bonus", exploration.rnd_bonus, rnd_public, rnd_hidden, points=1,
+             hint="((predictor_features − target_features.detach()) ** 2).sum(-1): squared error summed over the "
+                  "feature axis only (keep the leading axes), and detach the target so it is never trained."),
 ]
