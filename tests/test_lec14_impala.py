@@ -76,3 +76,29 @@ def test_ray_start_train_stop():
     finally:
         ray.shutdown()
     assert not ray.is_initialized()
+
+
+def test_time_limit_bootstraps_and_reset_steps_are_cut():
+    """A termination sets γ_t = 0; the time limit keeps γ_t = γ (bootstrap from the last observation);
+    the reset step after any episode end gets ρ = c = 0 (log ratio -inf), so no trace crosses it."""
+    import gymnasium as gym
+    import torch
+
+    col = impala.Collector(n_envs=8, unroll=40, seed=1)
+    col.env = gym.make_vec("CartPole-v1", num_envs=8, vectorization_mode="vector_entry_point", max_episode_steps=12)
+    col.reset(1)
+    batch = col.collect(impala.get_weights(impala.ActorCritic()))
+    trunc = batch["done"] & ~batch["term"]
+    assert trunc.any() and batch["term"].any()
+    seen = {}
+
+    def spy(r, v, b, disc, log_rhos, rho_bar, c_bar):
+        seen.update(disc=disc, log_rhos=log_rhos)
+        return impala.vtrace.vtrace_targets(r, v, b, disc, log_rhos, rho_bar, c_bar)
+
+    model = impala.ActorCritic()
+    cfg = impala.Config(gamma=0.9)
+    for correction in [True, False]:
+        impala.update(model, torch.optim.Adam(model.parameters()), batch, impala.Config(gamma=0.9, correction=correction), spy)
+        assert np.all(seen["disc"][batch["term"]] == 0.0) and np.all(seen["disc"][trunc] == cfg.gamma)
+        assert np.all(np.isneginf(seen["log_rhos"][~batch["mask"]])) and np.isfinite(seen["log_rhos"][batch["mask"]]).all()
