@@ -1,6 +1,6 @@
 """Lecture 14's measurements over many seeds (the notebook runs one or two seeds of each).
 
-    .venv/bin/python scripts/lec14_measure.py [--seeds 10] [--lag-seeds 4] [--lags 0 4 16 64 256]
+    .venv/bin/python scripts/lec14_measure.py [--seeds 10] [--lag-seeds 4] [--lags 0 8 32 128]
                                               [--skip-ray] [--skip-lag]
 
 1. The Ray actor–learner (``impala.RAY``: 2 actors, lag 1) per seed, exactly as the notebook runs
@@ -40,7 +40,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--lag-seeds", type=int, default=4)
-    ap.add_argument("--lags", type=int, nargs="+", default=[0, 4, 16, 64, 256])
+    ap.add_argument("--lags", type=int, nargs="+", default=[0, 8, 32, 128])
     ap.add_argument("--skip-ray", action="store_true")
     ap.add_argument("--skip-lag", action="store_true")
     args = ap.parse_args()
