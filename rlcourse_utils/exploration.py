@@ -47,7 +47,7 @@ def beta_bernoulli_update(alpha: np.ndarray, beta: np.ndarray, arm, reward):
 
 def ids_quantities(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What information-directed sampling needs, from M posterior draws of the arm means of Bernoulli arms
-    (Russo & Van Roy 2018, §6; Lecture 15 §information-directed sampling). With A* = argmax_b θ_b:
+    (Russo & Van Roy 2018; Lecture 15 §information-directed sampling). With A* = argmax_b θ_b:
 
         Δ(a) = E[max_b θ_b] − E[θ_a]                                   expected regret of arm a
         g(a) = I(A*; Y_a) = Σ_{a*} P(A* = a*) KL(Bern(E[θ_a | A* = a*]) ‖ Bern(E[θ_a]))
@@ -73,7 +73,7 @@ def ids_quantities(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def ids_distribution(delta: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """The IDS action distribution (Russo & Van Roy 2018, Prop. 6): π = argmin over distributions on the arms of
+    """The IDS action distribution (Russo & Van Roy 2018): π = argmin over distributions on the arms of
 
         Ψ(π) = (Σ_a π_a Δ(a))² / (Σ_a π_a g(a)),
 
@@ -99,7 +99,7 @@ def ids_distribution(delta: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 def ids_gain_quadrature(alpha: np.ndarray, beta: np.ndarray, n_grid: int = 4001) -> tuple[np.ndarray, np.ndarray]:
     """P(A* = a) and g(a) for independent Beta(α_a, β_a) posteriors by quadrature on a grid, with no sampling
-    (Russo & Van Roy 2018, Algorithm 3): with densities f_a and CDFs F_a,
+    (the route Russo & Van Roy 2018 take for Beta posteriors): with densities f_a and CDFs F_a,
 
         P(A* = a*) = ∫ f_{a*}(x) Π_{b≠a*} F_b(x) dx,
         E[θ_{a*} | A* = a*] = ∫ x f_{a*}(x) Π_{b≠a*} F_b(x) dx / P(A* = a*),
