@@ -1,4 +1,4 @@
-"""Lecture 13's experiments on more seeds than the notebook's budget allows (about 5 CPU-minutes).
+"""Lecture 13's experiments on more seeds than the notebook's budget allows (about 4 CPU-minutes).
 
     .venv/bin/python scripts/lec13_measure.py
 

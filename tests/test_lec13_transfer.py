@@ -258,3 +258,35 @@ def test_ppo_settings_pin_every_field_of_ppo_config():
     assert cfg.total_steps == 1234 and cfg.stop_at is None and cfg.value_scale == 100.0 and cfg.lr == 3e-3
     with pytest.raises(TypeError):
         physics_transfer.config(learning_rate=1.0)
+
+
+def test_adaptation_never_reads_the_target_labels(monkeypatch):
+    """The adapted arm is the same with the target training labels scrambled; the oracle arm is not."""
+    from rlcourse_utils.algos import domain_adapt
+    cfg = domain_adapt.Config(iters=30)
+    real = domain_adapt.data
+
+    def scrambled(c, seed):
+        d = real(c, seed)
+        d["yt"] = d["yt"][torch.randperm(len(d["yt"]), generator=torch.Generator().manual_seed(0))]
+        return d
+
+    base = {arm: domain_adapt.train(cfg, 0, arm) for arm in ("adapted", "oracle")}
+    monkeypatch.setattr(domain_adapt, "data", scrambled)
+    other = {arm: domain_adapt.train(cfg, 0, arm) for arm in ("adapted", "oracle")}
+    assert np.array_equal(base["adapted"].losses, other["adapted"].losses)
+    assert not np.array_equal(base["oracle"].losses, other["oracle"].losses)
+
+
+def test_modular_task_is_solvable_by_its_expert_on_every_pair():
+    """The expert a* = M_r⁻¹ v_k(s) reaches g_k from every start, on held-out pairs too: the monolithic network's
+    held-out failures are the network's, not the task's."""
+    from rlcourse_utils.algos import modular
+
+    class Expert(torch.nn.Module):
+        def forward(self, s, r, k, run):
+            return torch.as_tensor(modular.expert_action(s.numpy().astype(np.float64), r.numpy(), k.numpy()))
+
+    for r in range(3):
+        for k in range(3):
+            assert modular.success_rate(Expert(), r, k) == 1.0
