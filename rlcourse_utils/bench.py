@@ -59,6 +59,8 @@ class Bench:
     """RL-Zoo hyperparameters of the counterpart (``n_envs`` and ``noise_std`` are handled by the runner)."""
     sb3_note: str = ""
     """What the page says about the counterpart."""
+    max_seeds: int | None = None
+    """Run only the first this many seeds of the list (the course-alone rows, to keep the suite's time down)."""
 
     @property
     def eval_every(self) -> int:
@@ -106,10 +108,11 @@ BENCHES: dict[str, Bench] = {b.name: b for b in [
           "the Zoo's DDPG settings on Pendulum-v1 are its TD3 settings"),
     Bench("sac", "SAC (Lecture 11)", "Pendulum-v1", -200.0, 20_000, "SAC", _zoo("sac")),
     # the task as a setting: the same defaults on other tasks, the course alone
-    Bench("ppo@acrobot", "PPO, defaults, on Acrobot-v1", "Acrobot-v1", -100.0, 100_000, None),
-    Bench("dqn@acrobot", "DQN, defaults, on Acrobot-v1", "Acrobot-v1", -100.0, 50_000, None),
+    # (budgets: each agent's default total_steps)
+    Bench("ppo@acrobot", "PPO, defaults, on Acrobot-v1", "Acrobot-v1", -100.0, 100_000, None, max_seeds=3),
+    Bench("dqn@acrobot", "DQN, defaults, on Acrobot-v1", "Acrobot-v1", -100.0, 50_000, None, max_seeds=3),
     Bench("td3@mountaincar", "TD3, defaults, on MountainCarContinuous-v0", "MountainCarContinuous-v0", 90.0,
-          30_000, None),
+          20_000, None, max_seeds=3),
 ]}
 HEAD_TO_HEAD = [n for n, b in BENCHES.items() if b.sb3_algo is not None]
 
@@ -331,7 +334,8 @@ def run(names: list[str], seeds: list[int], jobs: int = 1, steps: int | None = N
     groups: dict[str, list[str]] = {}
     for n in names:
         groups.setdefault(BENCHES[n].sb3_key or n, []).append(n)
-    tasks = [(g, seed, i % 2 == 0) for g in groups.values() for i, seed in enumerate(seeds)]
+    tasks = [(g, seed, i % 2 == 0) for g in groups.values()
+             for i, seed in enumerate(seeds[:BENCHES[g[0]].max_seeds or len(seeds)])]
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"  # read by the spawned workers' numpy and torch
     t0, c0 = time.perf_counter(), time.process_time()
@@ -432,6 +436,11 @@ def write_page(results: dict[str, Any], out: Path, command: str) -> tuple[Path, 
         "training counts as not reached (a median with more than half not reached is shown as —). Ratios are "
         "course ÷ SB3 of the medians over seeds: the issue's bar is a time ratio ≤ 0.5 and a steps ratio ≤ 1.",
         ""]
+    for rerun in results.get("reruns", []):
+        la = rerun["machine"]["load_average_start"]
+        lines += [f"**Rerun**: the rows {', '.join(rerun['names'])} were run again on {rerun['date']} "
+                  f"(`rlcourse bench {' '.join(rerun['names'])} --merge`, load average {la[0]:.1f} at its start) "
+                  "after a change of their defaults; the other rows are from the first run.", ""]
     if results.get("steps_cap"):
         lines += [f"**Budgets were cut to {results['steps_cap']:,} steps** (a plumbing run, not a measurement).", ""]
     lines += ["## Machine", "",
@@ -469,6 +478,8 @@ def write_page(results: dict[str, Any], out: Path, command: str) -> tuple[Path, 
         lines += (["Counterparts:", *notes, ""] if notes else [])
     if alone:
         lines += ["## The task as a setting: course defaults on other tasks (no SB3 run)", "",
+                  "Each agent with all its defaults, its default step budget included, only the task changed; "
+                  "the first three seeds of the list.", "",
                   "| agent | task (threshold) | budget | reached | median steps | median seconds | steps/s | "
                   "best evaluation per seed |", "|---|---|---|---|---|---|---|---|"]
         for s in alone:
@@ -542,10 +553,31 @@ def plot_curves(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def main(names: list[str], seeds: list[int], out: Path, jobs: int, steps: int | None, max_seconds: float) -> int:
+def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` with the rows of ``new``'s benchmarks replaced by ``new``'s (same seeds and budgets required); the
+    page lists which rows were rerun, when, and under what load."""
+    if old["seeds"] != new["seeds"] or old.get("steps_cap") != new.get("steps_cap"):
+        raise ValueError("--merge needs the seeds and --steps of the run it merges into")
+    out = dict(old)
+    out["rows"] = [r for r in old["rows"] if r["bench"] not in new["names"]] + new["rows"]
+    out["names"] = [n for n in BENCHES if n in old["names"] or n in new["names"]]
+    out["reruns"] = old.get("reruns", []) + [{"names": new["names"], "date": new["date"], "machine": new["machine"],
+                                              "wall": new["suite_wall_seconds"], "cpu": new["suite_cpu_seconds"]}]
+    out["suite_wall_seconds"] += new["suite_wall_seconds"]
+    out["suite_cpu_seconds"] += new["suite_cpu_seconds"]
+    return out
+
+
+def main(names: list[str], seeds: list[int], out: Path, jobs: int, steps: int | None, max_seconds: float,
+         merge_into: bool = False) -> int:
     results = run(names or list(BENCHES), seeds or list(DEFAULT_SEEDS), jobs, steps, max_seconds)
     command = "rlcourse bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "rlcourse bench"
-    plot, raw = write_page(results, out, command.strip())
+    if merge_into:
+        old = json.loads(Path(out).with_suffix(".json").read_text())
+        results = merge(old, results)
+        command = old.get("command", "rlcourse bench")
+    results["command"] = results.get("command", command.strip())
+    plot, raw = write_page(results, out, results["command"])
     for s in summarise(results):
         tr = s.get("time_ratio")
         print(f"{s['name']:<16} time ratio {_n(tr, '{:.2f}')}, steps ratio {_n(s.get('steps_ratio'), '{:.2f}')}, "

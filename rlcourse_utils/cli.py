@@ -86,7 +86,7 @@ def _bench(args: argparse.Namespace) -> int:
     if unknown:
         print(f"rlcourse bench: no benchmark {', '.join(unknown)}; known: {', '.join(bench.BENCHES)}", file=sys.stderr)
         return 2
-    return bench.main(args.algos, args.seeds, Path(args.out), args.jobs, args.steps, args.max_seconds)
+    return bench.main(args.algos, args.seeds, Path(args.out), args.jobs, args.steps, args.max_seconds, args.merge)
 
 
 def _positive_int(text: str) -> int:
@@ -154,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=_positive_int, help="cut every run's step budget to this (a quick plumbing run)")
     p.add_argument("--max-seconds", type=float, default=300.0,
                    help="a run that has trained this many CPU seconds without reaching the threshold stops (300)")
+    p.add_argument("--merge", action="store_true",
+                   help="replace only these rows in the page's existing numbers (beside --out) and rewrite the page")
     p.set_defaults(func=_bench)
 
     args = parser.parse_args(argv)

@@ -139,3 +139,23 @@ def test_without_sb3_the_course_side_still_runs_and_the_page_says_so(tmp_path):
 def test_bench_rejects_an_unknown_row(capsys):
     assert cli.main(["bench", "ppo", "rainbow"]) == 2
     assert "no benchmark rainbow" in capsys.readouterr().err
+
+
+def test_merge_replaces_only_the_rerun_rows_and_the_page_says_so(tmp_path):
+    run = lambda name, steps: {"bench": name, "seed": 0, "first": "course", "sb3": None,  # noqa: E731
+                               "course": {"reached": True, "steps": steps, "seconds": 1.0, "total_steps": steps,
+                                          "total_seconds": 1.0, "wall_seconds": 1.0, "steps_per_second": steps,
+                                          "curve": [[steps, 1.0, 500.0]]}}
+    machine = dict(bench.machine_facts(), load_average_end=(0.0, 0.0, 0.0))
+    base = {"names": ["ppo", "a2c"], "seeds": [0], "steps_cap": None, "max_seconds": 300.0, "jobs": 1,
+            "machine": machine, "rows": [run("ppo", 1), run("a2c", 2)], "date": "then",
+            "suite_wall_seconds": 60.0, "suite_cpu_seconds": 60.0, "command": "rlcourse bench ppo a2c --seeds 0"}
+    new = dict(base, names=["ppo"], rows=[run("ppo", 3)], date="now")
+    merged = bench.merge(base, new)
+    assert sorted((r["bench"], r["course"]["steps"]) for r in merged["rows"]) == [("a2c", 2), ("ppo", 3)]
+    assert merged["suite_wall_seconds"] == 120.0 and merged["names"] == ["ppo", "a2c"]
+    with pytest.raises(ValueError):
+        bench.merge(base, dict(new, seeds=[1]))
+    bench.write_page(merged, tmp_path / "p.md", merged["command"])
+    page = (tmp_path / "p.md").read_text()
+    assert "**Rerun**: the rows ppo were run again on now" in page and "rlcourse bench ppo a2c --seeds 0" in page
