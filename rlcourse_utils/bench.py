@@ -27,7 +27,7 @@ import platform
 import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -324,8 +324,11 @@ def machine_facts() -> dict[str, Any]:
 
 
 def run(names: list[str], seeds: list[int], jobs: int = 1, steps: int | None = None, max_seconds: float = 300.0,
-        progress: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run the rows ``names`` on ``seeds``; returns everything the page needs (see ``write_page``)."""
+        progress: Callable[[str], None] = print, checkpoint: Callable[[dict], None] | None = None) -> dict[str, Any]:
+    """Run the rows ``names`` on ``seeds``; returns everything the page needs (see ``write_page``).
+
+    Runs go seed by seed (every row's first seed, then every row's second, ...), and ``checkpoint`` receives the
+    results so far after each one, marked ``incomplete``: a suite cut short still leaves a page of what ran."""
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         raise ValueError(f"no benchmark {', '.join(unknown)}; known: {', '.join(BENCHES)}")
@@ -334,26 +337,36 @@ def run(names: list[str], seeds: list[int], jobs: int = 1, steps: int | None = N
     groups: dict[str, list[str]] = {}
     for n in names:
         groups.setdefault(BENCHES[n].sb3_key or n, []).append(n)
-    tasks = [(g, seed, i % 2 == 0) for g in groups.values()
-             for i, seed in enumerate(seeds[:BENCHES[g[0]].max_seeds or len(seeds)])]
+    tasks = [(g, seed, i % 2 == 0) for i, seed in enumerate(seeds) for g in groups.values()
+             if i < (BENCHES[g[0]].max_seeds or len(seeds))]
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"  # read by the spawned workers' numpy and torch
     t0, c0 = time.perf_counter(), time.process_time()
     rows: list[dict] = []
+
+    def results(incomplete: bool) -> dict[str, Any]:
+        children = os.times()
+        facts["load_average_end"] = os.getloadavg()
+        order = {(n, s): i for i, (n, s) in enumerate((n, s) for s in seeds for n in names)}
+        return {"names": names, "seeds": seeds, "steps_cap": steps, "max_seconds": max_seconds, "jobs": jobs,
+                "machine": facts, "rows": sorted(rows, key=lambda r: order[r["bench"], r["seed"]]),
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                "incomplete": f"{len(rows)} of {sum(len(t[0]) for t in tasks)} runs" if incomplete else None,
+                "suite_wall_seconds": time.perf_counter() - t0,
+                "suite_cpu_seconds": time.process_time() - c0 + children.children_user + children.children_system}
+
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = [(t, pool.submit(run_group, t[0], t[1], t[2], steps, max_seconds, use_sb3)) for t in tasks]
-        for (group, seed, _), fut in futures:
+        futures = [pool.submit(run_group, t[0], t[1], t[2], steps, max_seconds, use_sb3) for t in tasks]
+        for fut in as_completed(futures):
             out = fut.result()
             rows += out
             for r in out:
                 c, s = r["course"], r["sb3"]
-                progress(f"{r['bench']:<16} seed {seed}: course {_fmt_run(c)}" + (f" | SB3 {_fmt_run(s)}" if s else ""))
-    children = os.times()
-    facts["load_average_end"] = os.getloadavg()
-    return {"names": names, "seeds": seeds, "steps_cap": steps, "max_seconds": max_seconds, "jobs": jobs,
-            "machine": facts, "rows": rows, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "suite_wall_seconds": time.perf_counter() - t0,
-            "suite_cpu_seconds": time.process_time() - c0 + children.children_user + children.children_system}
+                progress(f"{r['bench']:<16} seed {r['seed']}: course {_fmt_run(c)}"
+                         + (f" | SB3 {_fmt_run(s)}" if s else ""))
+            if checkpoint is not None and len(rows) < sum(len(t[0]) for t in tasks):
+                checkpoint(results(incomplete=True))
+    return results(incomplete=False)
 
 
 def _fmt_run(r: dict) -> str:
@@ -436,6 +449,9 @@ def write_page(results: dict[str, Any], out: Path, command: str) -> tuple[Path, 
         "training counts as not reached (a median with more than half not reached is shown as —). Ratios are "
         "course ÷ SB3 of the medians over seeds: the issue's bar is a time ratio ≤ 0.5 and a steps ratio ≤ 1.",
         ""]
+    if results.get("incomplete"):
+        lines += [f"**Incomplete**: this page was written when {results['incomplete']} had finished; rows or seeds "
+                  "missing from the tables below had not run yet.", ""]
     for rerun in results.get("reruns", []):
         la = rerun["machine"]["load_average_start"]
         lines += [f"**Rerun**: the rows {', '.join(rerun['names'])} were run again on {rerun['date']} "
@@ -570,8 +586,14 @@ def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 def main(names: list[str], seeds: list[int], out: Path, jobs: int, steps: int | None, max_seconds: float,
          merge_into: bool = False) -> int:
-    results = run(names or list(BENCHES), seeds or list(DEFAULT_SEEDS), jobs, steps, max_seconds)
     command = "rlcourse bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "rlcourse bench"
+
+    def checkpoint(partial: dict) -> None:
+        if not merge_into:
+            write_page(dict(partial, command=command.strip()), out, command.strip())
+
+    results = run(names or list(BENCHES), seeds or list(DEFAULT_SEEDS), jobs, steps, max_seconds,
+                  checkpoint=checkpoint)
     if merge_into:
         old = json.loads(Path(out).with_suffix(".json").read_text())
         results = merge(old, results)
