@@ -584,6 +584,14 @@ def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def rewrite(out: Path) -> int:
+    """Write the page and plot again from the numbers beside it (after a change of the page's text, e.g. ``WHY``)."""
+    results = json.loads(Path(out).with_suffix(".json").read_text())
+    write_page(results, out, results.get("command", "rlcourse bench"))
+    print(f"rewrote {out} from {Path(out).with_suffix('.json')}")
+    return 0
+
+
 def main(names: list[str], seeds: list[int], out: Path, jobs: int, steps: int | None, max_seconds: float,
          merge_into: bool = False) -> int:
     command = "rlcourse bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "rlcourse bench"

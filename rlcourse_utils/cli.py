@@ -86,6 +86,8 @@ def _bench(args: argparse.Namespace) -> int:
     if unknown:
         print(f"rlcourse bench: no benchmark {', '.join(unknown)}; known: {', '.join(bench.BENCHES)}", file=sys.stderr)
         return 2
+    if args.rewrite:
+        return bench.rewrite(Path(args.out))
     return bench.main(args.algos, args.seeds, Path(args.out), args.jobs, args.steps, args.max_seconds, args.merge)
 
 
@@ -154,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=_positive_int, help="cut every run's step budget to this (a quick plumbing run)")
     p.add_argument("--max-seconds", type=float, default=300.0,
                    help="a run that has trained this many CPU seconds without reaching the threshold stops (300)")
+    p.add_argument("--rewrite", action="store_true", help="run nothing: write the page again from its .json")
     p.add_argument("--merge", action="store_true",
                    help="replace only these rows in the page's existing numbers (beside --out) and rewrite the page")
     p.set_defaults(func=_bench)

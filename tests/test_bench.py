@@ -159,3 +159,7 @@ def test_merge_replaces_only_the_rerun_rows_and_the_page_says_so(tmp_path):
     bench.write_page(merged, tmp_path / "p.md", merged["command"])
     page = (tmp_path / "p.md").read_text()
     assert "**Rerun**: the rows ppo were run again on now" in page and "rlcourse bench ppo a2c --seeds 0" in page
+    # --rewrite writes the page again from the numbers alone (no run): the text follows the page writer
+    (tmp_path / "p.md").write_text("stale")
+    assert cli.main(["bench", "--rewrite", "--out", str(tmp_path / "p.md")]) == 0
+    assert "**Rerun**: the rows ppo" in (tmp_path / "p.md").read_text()
