@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/lec06_measure.py [--seeds 5]
 
-PPO (defaults of ``algos.ppo.Config``): steps to a mean return ≥ 475 within 100k steps, median KL per
+PPO (``algos.ppo.Config`` with n_epochs=4, as Lecture 6 runs it): steps to a mean return ≥ 475 within 100k steps, median KL per
 update, clip fraction, and the greedy policy's mean return on 10 fresh episodes. TRPO (the notebook's
 24,576-step budget): the models the notebook tests on the full step (½Δθᵀ(F + cI)Δθ / δ, measured KL /
 ½Δθᵀ F Δθ, measured gain / gᵀΔθ), the largest per-state KL beside the mean, final mean return.
