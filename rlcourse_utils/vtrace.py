@@ -8,7 +8,9 @@ is V(x_T), the value of the state after the last step, () or (N,). ``discounts[t
 γ_t = γ (1 - done_t): zero where an episode ended at step t, so nothing flows back across it.
 
 The tabular functions at the end (``tabular_vtrace_operator``, ``truncated_target_policy``)
-compute the expected V-trace operator exactly on a ``rlcourse_utils.envs.tabular`` MDP.
+compute the expected V-trace operator exactly on a ``rlcourse_utils.envs.tabular`` MDP;
+``sampled_evaluation`` learns a tabular V from sampled behaviour-policy data with V-trace or
+uncorrected targets (Lecture 14 §5.1).
 """
 from __future__ import annotations
 
@@ -110,3 +112,41 @@ def tabular_vtrace_operator(V: np.ndarray, P: np.ndarray, R: np.ndarray, pi: np.
     b = (mu * rho * delta).sum(-1)
     P_c = np.einsum("sa,sat->st", mu * c, P)
     return V + np.linalg.solve(np.eye(len(V)) - gamma * P_c, b)
+
+
+def sampled_evaluation(P: np.ndarray, R: np.ndarray, gamma: float, pi: np.ndarray, mu: np.ndarray, n: int = 8,
+                       correction: bool = True, rho_bar: float = 1.0, c_bar: float = 1.0, n_walkers: int = 1000,
+                       n_iters: int = 400, alpha: float = 0.5, seed: int = 0, vtrace_fn=vtrace_targets) -> np.ndarray:
+    """Learn a tabular V from data of the behaviour policy μ (a lagged policy), as a learner does.
+
+    ``n_walkers`` walkers move through the MDP under μ without end (P: (S, A, S), R: (S, A),
+    pi, mu: (S, A)); each iteration rolls every walker n steps on, computes targets for every step
+    with ``vtrace_fn`` (log ratio log π/μ with ``correction``; 0 without, the uncorrected n-step
+    return of the stale data), and moves V(s) by ``alpha`` times the mean of (target - V(s)) over
+    that iteration's visits to s. Returns the average of V over the last half of the iterations
+    (Polyak averaging, to remove the constant step size's noise), (S,).
+
+    Expected fixed points: V^{π_ρ̄} with the correction (Espeholt et al. 2018, Theorem 1; V^π when
+    ρ̄ = ∞), V^μ without it. Lecture 14 §5.1.
+    """
+    P, R, pi, mu = (np.asarray(x, dtype=np.float64) for x in (P, R, pi, mu))
+    S, A = R.shape
+    rng = np.random.default_rng(seed)
+    cum_mu, cum_P = mu.cumsum(-1), P.cumsum(-1)
+    s = rng.integers(S, size=n_walkers)
+    V, V_sum = np.zeros(S), np.zeros(S)
+    for k in range(n_iters):
+        st, ac = np.zeros((n + 1, n_walkers), dtype=np.int64), np.zeros((n, n_walkers), dtype=np.int64)
+        st[0] = s
+        for t in range(n):
+            ac[t] = np.minimum((rng.random(n_walkers)[:, None] > cum_mu[st[t]]).sum(-1), A - 1)
+            st[t + 1] = np.minimum((rng.random(n_walkers)[:, None] > cum_P[st[t], ac[t]]).sum(-1), S - 1)
+        s = st[-1]
+        log_rhos = np.log(pi[st[:-1], ac] / mu[st[:-1], ac]) if correction else np.zeros(ac.shape)
+        targets = vtrace_fn(R[st[:-1], ac], V[st[:-1]], V[st[-1]], np.full(ac.shape, gamma), log_rhos, rho_bar, c_bar)
+        visits = np.bincount(st[:-1].ravel(), minlength=S)
+        step = np.bincount(st[:-1].ravel(), (targets - V[st[:-1]]).ravel(), minlength=S) / np.maximum(visits, 1)
+        V = V + alpha * step
+        if k >= n_iters // 2:
+            V_sum += V
+    return V_sum / (n_iters - n_iters // 2)

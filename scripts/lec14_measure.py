@@ -1,7 +1,7 @@
 """Lecture 14's measurements over many seeds (the notebook runs one or two seeds of each).
 
     .venv/bin/python scripts/lec14_measure.py [--seeds 10] [--lag-seeds 4] [--lags 0 8 32 128]
-                                              [--skip-ray] [--skip-lag]
+                                              [--skip-ray] [--skip-lag] [--lr 5e-3 1e-2] [--grad-clip 1.0]
 
 1. The Ray actor–learner (``impala.RAY``: 2 actors, lag 1) per seed, exactly as the notebook runs
    it: the update at which the greedy mean over 20 episodes first reaches 500 (evaluated every 10
@@ -43,6 +43,9 @@ def main() -> None:
     ap.add_argument("--lags", type=int, nargs="+", default=[0, 8, 32, 128])
     ap.add_argument("--skip-ray", action="store_true")
     ap.add_argument("--skip-lag", action="store_true")
+    ap.add_argument("--lr", type=float, nargs="+", default=[impala.LAG.lr],
+                    help="learning rates of the fixed-lag runs (one table each)")
+    ap.add_argument("--grad-clip", type=float, default=impala.LAG.grad_clip)
     args = ap.parse_args()
     torch.set_num_threads(1)
     if not args.skip_ray:
@@ -80,11 +83,16 @@ def main() -> None:
             ray.shutdown()
     if args.skip_lag:
         return
-    print(f"3. fixed lag {impala.LAG}, V-trace on/off over {args.lag_seeds} seeds: mean training return "
+    for lr in args.lr:
+        lag_table(dataclasses.replace(impala.LAG, lr=lr, grad_clip=args.grad_clip), args)
+
+
+def lag_table(base: impala.Config, args) -> None:
+    print(f"3. fixed lag {base}, V-trace on/off over {args.lag_seeds} seeds: mean training return "
           "over the run; final greedy; mean min(1, pi/mu); fraction pi/mu < 0.5")
     for lag in args.lags:
         for corr in [True, False] if lag else [True]:
-            outs = [impala.train_local(dataclasses.replace(impala.LAG, lag=lag, correction=corr), seed=s)
+            outs = [impala.train_local(dataclasses.replace(base, lag=lag, correction=corr), seed=s)
                     for s in range(args.lag_seeds)]
             scores = [o['curve'].mean() for o in outs]
             print(f"  lag {lag:3d} V-trace {'on ' if corr else 'off'}: {spread(scores)} {[round(x) for x in scores]}; "

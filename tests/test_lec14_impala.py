@@ -102,3 +102,52 @@ def test_time_limit_bootstraps_and_reset_steps_are_cut():
         impala.update(model, torch.optim.Adam(model.parameters()), batch, impala.Config(gamma=0.9, correction=correction), spy)
         assert np.all(seen["disc"][batch["term"]] == 0.0) and np.all(seen["disc"][trunc] == cfg.gamma)
         assert np.all(np.isneginf(seen["log_rhos"][~batch["mask"]])) and np.isfinite(seen["log_rhos"][batch["mask"]]).all()
+
+
+def test_update_equals_an_independent_recomputation_on_a_lagged_batch():
+    """The learner's loss, recomputed in float64 from its definition: μ's log-probabilities are those of
+    the lagged weights that acted, π's the current learner's; V-trace targets by the explicit double sum,
+    advantage ρ_s (r_s + γ_s v_{s+1} - V(x_s)), targets and weights without gradient; without the
+    correction ρ = c = 1 (n-step targets of the stale data). Gradients compared before clipping."""
+    import copy
+    import dataclasses
+
+    import torch
+
+    for corr in [True, False]:
+        cfg = dataclasses.replace(impala.LAG, n_envs=4, unroll=12, lag=6, correction=corr, grad_clip=1e9)
+        model, opt, _ = impala._new_learner(cfg, 0)
+        col = impala.Collector(cfg.n_envs, cfg.unroll, 0)
+        old = copy.deepcopy(model)
+        for _ in range(6):  # move the learner away from the weights that will act
+            impala.update(model, opt, col.collect(impala.get_weights(model)), cfg)
+        batch = col.collect(impala.get_weights(old))
+        m = copy.deepcopy(model).double()
+        obs, a, msk = torch.tensor(batch["obs"], dtype=torch.float64), torch.tensor(batch["act"]), batch["mask"]
+        with torch.no_grad():
+            lmu = torch.log_softmax(old.double().pi(obs[:-1]), -1).gather(-1, a[..., None])[..., 0].numpy()
+        assert np.abs(lmu - batch["logp"])[msk].max() < 1e-5
+        logits, V = m(obs)
+        lp_all = torch.log_softmax(logits[:-1], -1)
+        lpi = lp_all.gather(-1, a[..., None])[..., 0]
+        ratio = np.where(msk, np.exp(lpi.detach().numpy() - lmu) if corr else 1.0, 0.0)
+        assert corr is False or ratio[msk].min() < 0.95  # the batch really is off-policy
+        rho, c = np.minimum(cfg.rho_bar, ratio), np.minimum(cfg.c_bar, ratio)
+        g, Vn, r = cfg.gamma * (1.0 - batch["term"]), V.detach().numpy(), batch["rew"].astype(np.float64)
+        delta = rho * (r + g * Vn[1:] - Vn[:-1])
+        vs = np.zeros_like(r)
+        for s in range(cfg.unroll):
+            w = np.ones(cfg.n_envs)
+            for t in range(s, cfg.unroll):
+                vs[s] += w * delta[t]
+                w = w * g[t] * c[t]
+        vs += Vn[:-1]
+        adv = rho * (r + g * np.concatenate([vs[1:], Vn[-1:]]) - Vn[:-1])
+        mk = torch.tensor(msk, dtype=torch.float64)
+        loss = (-(mk * torch.tensor(adv) * lpi).sum() + cfg.vf_coef * (mk * (torch.tensor(vs) - V[:-1]) ** 2).sum()
+                + cfg.ent_coef * (mk * (lp_all.exp() * lp_all).sum(-1)).sum()) / mk.sum()
+        want = torch.autograd.grad(loss, list(m.parameters()))
+        spy = torch.optim.SGD(model.parameters(), lr=0.0)
+        impala.update(model, spy, batch, cfg)
+        for p, w_ in zip(model.parameters(), want):
+            assert torch.allclose(p.grad.double(), w_, rtol=1e-3, atol=1e-6 * float(w_.abs().max()) + 1e-9)

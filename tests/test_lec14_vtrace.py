@@ -92,3 +92,29 @@ def test_priorities_and_weights_unbiased():
     w = vtrace.importance_weights(P, np.arange(50), 1.0)
     assert w.max() == pytest.approx(1.0) and np.all(w > 0)
     assert P @ (w * f) / (50 * P.min()) == pytest.approx(f.mean())
+
+
+def _lagged_pair(seed=0):
+    """A random MDP, a behaviour μ and a learner's π one soft improvement step ahead of it."""
+    mdp = tabular.random_mdp(4, 3, gamma=0.8, seed=seed)
+    mu = np.random.default_rng(seed).dirichlet(2.0 * np.ones(3), size=4)
+    Q = tabular.q_value(mdp, mu)
+    return mdp, tabular.softmax_policy(np.log(mu) + 2.0 * (Q - Q.mean(-1, keepdims=True))), mu
+
+
+def test_sampled_evaluation_lands_at_the_predicted_fixed_points():
+    mdp, pi, mu = _lagged_pair()
+    V = lambda p: dp.policy_evaluation_exact(mdp.P, mdp.R, p, mdp.gamma)  # noqa: E731
+    V_pi, V_mu, V_rho = V(pi), V(mu), V(vtrace.truncated_target_policy(pi, mu, 1.0))
+    scale = np.abs(V_pi - V_mu).max()
+    run = lambda **kw: vtrace.sampled_evaluation(mdp.P, mdp.R, mdp.gamma, pi, mu, n=4, n_walkers=300,  # noqa: E731
+                                                 n_iters=200, **kw)
+    assert np.abs(run(correction=True) - V_rho).max() < 0.03 * scale
+    assert np.abs(run(correction=True, rho_bar=np.inf, c_bar=np.inf) - V_pi).max() < 0.03 * scale
+    assert np.abs(run(correction=False) - V_mu).max() < 0.03 * scale
+    # a V-trace that drops the ratios is the uncorrected target: it misses V^{π_ρ̄}
+    blind = lambda r, v, b, d, lr, rb, cb: vtrace.vtrace_targets(r, v, b, d, 0 * lr, rb, cb)  # noqa: E731
+    assert np.abs(run(correction=True, vtrace_fn=blind) - V_rho).max() > 0.3 * scale
+    # on-policy data: every rule estimates V^π
+    same = vtrace.sampled_evaluation(mdp.P, mdp.R, mdp.gamma, mu, mu, n=4, n_walkers=300, n_iters=200, correction=False)
+    assert np.abs(same - V_mu).max() < 0.03 * scale
