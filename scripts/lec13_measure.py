@@ -1,4 +1,4 @@
-"""Lecture 13's experiments on more seeds than the notebook's budget allows (about 4 CPU-minutes).
+"""Lecture 13's experiments on more seeds than the notebook's budget allows (192 s of CPU in the last run).
 
     .venv/bin/python scripts/lec13_measure.py
 
