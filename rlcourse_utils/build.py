@@ -12,8 +12,10 @@ import ast
 import inspect
 import time
 from pathlib import Path
+from queue import Empty
 
 import nbformat
+from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 
 from rlcourse_utils.checks import EXERCISES, Exercise
@@ -123,11 +125,43 @@ def build_solution(lecture: Path) -> nbformat.NotebookNode:
     return nb
 
 
+def poll_in_steps(channel, step: float = 1.0) -> None:
+    """Make ``channel.get_msg(timeout)`` wait in polls of at most ``step`` seconds, same deadline.
+
+    After a cell that opens ipywidgets comms, nbclient's single long poll of the shell channel can
+    miss a reply that has already arrived and sleep until the cell timeout (nbclient issue #312:
+    measured here as a 300 s stall after Lecture 16's slider cell, in several rebuilds). A fresh poll
+    sees a queued message at once, so a stall now lasts at most ``step``.
+    """
+    get_msg = channel.get_msg
+
+    async def stepped(timeout: float | None = None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = step if deadline is None else min(step, max(0.0, deadline - time.monotonic()))
+            try:
+                return await ensure_async(get_msg(timeout=wait))
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    channel.get_msg = stepped
+
+
+class _Client(NotebookClient):
+    """nbclient's NotebookClient with the shell channel polled in steps (see ``poll_in_steps``)."""
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        poll_in_steps(kc.shell_channel)
+        return kc
+
+
 def execute(nb: nbformat.NotebookNode, workdir: Path, cell_timeout: int = 300) -> float:
     """Execute a notebook in place with nbclient; return the wall time in seconds."""
     start = time.perf_counter()
-    NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(workdir)}}).execute()
+    _Client(nb, timeout=cell_timeout, kernel_name="python3",
+            resources={"metadata": {"path": str(workdir)}}).execute()
     return time.perf_counter() - start
 
 

@@ -110,3 +110,38 @@ def test_check_honours_the_lecture_numbers_it_is_given(tmp_path, capsys):
     assert cli.main(["solutions", "01", "--check", "--root", str(root)]) == 0
     with pytest.raises(SystemExit, match="no lecture notebook numbered 07"):
         cli.main(["solutions", "7", "--check", "--root", str(root)])
+
+
+def test_shell_polls_in_steps_keep_the_deadline_and_return_a_waiting_message():
+    """nbclient #312: one long poll can sleep through a reply; build.poll_in_steps re-polls every step."""
+    import asyncio
+    import time
+    from queue import Empty
+
+    from rlcourse_utils.build import poll_in_steps
+
+    class Channel:
+        def __init__(self, empty_polls):
+            self.empty_polls, self.waits = empty_polls, []
+
+        async def get_msg(self, timeout=None):
+            self.waits.append(timeout)
+            if len(self.waits) <= self.empty_polls:
+                await asyncio.sleep(timeout)
+                raise Empty
+            return {"msg": "reply"}
+
+    chan = Channel(empty_polls=2)
+    poll_in_steps(chan, step=0.01)
+    assert asyncio.run(chan.get_msg(timeout=5.0)) == {"msg": "reply"}
+    assert len(chan.waits) == 3 and max(chan.waits) <= 0.01          # three short polls, not one 5 s poll
+    never = Channel(empty_polls=10**9)
+    poll_in_steps(never, step=0.01)
+    start = time.monotonic()
+    try:
+        asyncio.run(never.get_msg(timeout=0.05))
+    except Empty:
+        pass
+    else:
+        raise AssertionError("the deadline must still raise Empty")
+    assert 0.04 <= time.monotonic() - start < 1.0
