@@ -13,6 +13,8 @@ Lecture 1 §Why might we fail to fit the expert.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import torch
 from torch import nn
@@ -122,15 +124,34 @@ def gaussian_policy(obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (64, 6
     return MixturePolicy(obs_dim, act_dim, n_components=1, hidden=hidden)
 
 
+_PARAMS: "weakref.WeakKeyDictionary[nn.Module, tuple[nn.Parameter, ...]]" = weakref.WeakKeyDictionary()
+
+
+def _cached_parameters(module: nn.Module) -> tuple[nn.Parameter, ...]:
+    """``tuple(module.parameters())``, walked once per module: the walk through ``named_modules`` costs more than
+    the arithmetic of a Polyak update of a small network, and an agent updates its targets thousands of times."""
+    params = _PARAMS.get(module)
+    if params is None:
+        params = _PARAMS[module] = tuple(module.parameters())
+    return params
+
+
 def polyak_average_(target: nn.Module, online: nn.Module, tau: float, polyak_fn) -> None:
     """Update a target network in place: φ' ← polyak_fn(φ', φ, τ) = τ φ + (1 - τ) φ'. Lecture 5 §target networks.
 
-    All parameters travel as one flat float32 vector (``parameters_to_vector``), so ``polyak_fn`` (a numpy function
-    of two same-shape arrays, possibly a student's) is called once per update rather than once per tensor.
-    ``target`` and ``online`` must have the same architecture.
+    All parameters travel as one flat float32 vector, so ``polyak_fn`` (a numpy function of two same-shape arrays,
+    possibly a student's) is called once per update rather than once per tensor. ``target`` and ``online`` must
+    have the same architecture, fixed after their first update (their parameter lists are cached).
     """
+    target_params, online_params = _cached_parameters(target), _cached_parameters(online)
     with torch.no_grad():
-        flat_target = nn.utils.parameters_to_vector(target.parameters())  # (n_params,)
-        flat_online = nn.utils.parameters_to_vector(online.parameters())  # (n_params,)
-        new = np.asarray(polyak_fn(flat_target.numpy(), flat_online.numpy(), tau))
-        nn.utils.vector_to_parameters(torch.as_tensor(new, dtype=flat_target.dtype), target.parameters())
+        flat_target = torch.cat([p.reshape(-1) for p in target_params])  # (n_params,)
+        flat_online = torch.cat([p.reshape(-1) for p in online_params])  # (n_params,)
+        new = torch.as_tensor(np.asarray(polyak_fn(flat_target.numpy(), flat_online.numpy(), tau)),
+                              dtype=flat_target.dtype)
+        if new.shape != flat_target.shape:
+            raise ValueError(f"polyak_fn returned shape {tuple(new.shape)}, expected {tuple(flat_target.shape)}")
+        offset = 0
+        for p in target_params:
+            p.copy_(new[offset: offset + p.numel()].view_as(p))
+            offset += p.numel()
