@@ -445,6 +445,8 @@ WHY_ALONE: dict[str, str] = {
                        "defaults' Gaussian exploration noise (σ = 0.1 of the bound) no training episode reached the "
                        "flag within the 20,000-step budget (0 on seeds 100 and 101, counted in a diagnostic run), so "
                        "the critic only ever saw the action cost and the actor learned to stand still (return ≈ 0). "
+                       "Five times the noise (σ = 0.5, still independent per step) did not reach the flag either "
+                       "on those seeds: independent noise averages out before it builds the swing. "
                        "The RL Zoo's TD3 settings for this task use Ornstein-Uhlenbeck noise of σ = 0.5 and a "
                        "300,000-step budget; the course's defaults are Pendulum's, and the row reports them as they "
                        "are.",
