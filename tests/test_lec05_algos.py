@@ -129,3 +129,14 @@ def test_van_hasselt_example_with_a_mean_target_is_unbiased_on_average():
     cfg = dqn.BiasConfig(n_updates=600)
     bias = dqn.van_hasselt_bias(cfg, seeds=tuple(range(8)), dqn_target_fn=mean_target)[:, 300:].mean(1) + 0.1
     assert abs(bias.mean()) < 3 * bias.std(ddof=1) / np.sqrt(len(bias)) + 0.02
+
+
+def test_flat_q_network_is_the_mlp_it_replaces():
+    """dqn.QNetwork keeps nets.mlp's weights (same seed, same initialisation) in one flat parameter vector."""
+    torch.manual_seed(0)
+    reference = nets.mlp(4, 2, (16, 8), torch.nn.ReLU)
+    torch.manual_seed(0)
+    flat = dqn.QNetwork(4, 2, (16, 8))
+    assert [p.shape for p in flat.parameters()] == [torch.Size([4 * 16 + 16 + 16 * 8 + 8 + 8 * 2 + 2])]
+    x = torch.randn(5, 4)
+    torch.testing.assert_close(flat(x), reference(x))
