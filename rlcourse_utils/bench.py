@@ -456,6 +456,14 @@ WHY_ALONE: dict[str, str] = {
 LECTURE_SETTINGS: list[str] = [
     "PPO: Lectures 6 and 12 (GAIL's inner PPO) run `n_epochs=4` (the default is 10), the setting their prose and "
     "numbers were written with; Lecture 13 pins every PPO field (`physics_transfer.PPO_SETTINGS`).",
+    "REINFORCE: Lectures 2 and 3 run 16 episodes per update, learning rate 1e-2 and γ = 0.99 (the defaults are 4, "
+    "3e-2 and 0.98). Lecture 2's point is the comparison of full-return, reward-to-go and baseline weights, and "
+    "with the tuned defaults the two weaker variants miss 475 on most seeds, so there is nothing to compare.",
+    "A2C: Lecture 3 runs the batch actor-critic its §3 derives (16 environments × 32 steps, GAE λ = 0.95, 10 "
+    "critic steps, standardised advantages). The defaults (8 × 5 steps, λ = 1, one critic step) find a greedy "
+    "policy at 475 in fewer samples, but their stochastic training episodes reach 475 later than REINFORCE's, "
+    "which would reverse the lecture's measured comparison; its further questions 7 and 8 have students rerun it "
+    "with the defaults.",
 ]
 
 
