@@ -415,27 +415,37 @@ def _n(x: float | None, fmt: str = "{:,.0f}") -> str:
 # Why a row is behind, written from the profiles and the curves (see the page's notes); shown only for rows
 # that miss the issue's bar (time ratio ≤ 0.5 and steps ratio ≤ 1) in the results being written.
 WHY: dict[str, str] = {
-    "a2c": "Lecture 3's batch actor-critic takes one actor step per 512 transitions (16 environments × 32 steps, "
-           "then 10 critic steps); SB3's A2C takes one per 40 (8 × 5), 13 times as many policy updates per sample, "
-           "so it needs fewer samples, and the course's cheaper samples do not make up for needing more of them. "
-           "A 4× smaller batch (n_steps=8) was tried on a tuning seed and needed more steps (30k against 18k), so "
-           "the default stayed; the lecture's prose and asserts are written around the 512-transition batch.",
-    "reinforce": "REINFORCE waits for 16 whole episodes per update and has no critic: the Monte Carlo variance "
-                 "Lecture 2 is about costs samples against SB3's bootstrapped A2C. Each sample is the cheapest "
-                 "of any agent here (a numpy policy for acting), which keeps its time ratio low.",
-    "dqn": "The course's Q-network is 64-64 where the Zoo's is 256-256. On a tuning seed (0) the 256-256 network "
-           "reached the threshold at 10k steps instead of 45k, at 2.4 times the CPU cost per step, so it would "
-           "close the steps gap but not bring the time ratio to 0.5; it was not adopted because Lecture 5's prose, "
-           "asserts and time budget are written around the 64-64 network. Greedy DQN policies on CartPole also "
-           "oscillate between evaluations, and a 2,500-step evaluation grid misses short good spells.",
-    "double_dqn": "The same 64-64 network and schedule as DQN, whose median met both bars here but which, like "
-                  "double DQN, missed the threshold on one seed of five: its greedy policy oscillates between "
-                  "evaluations, and a 2,500-step grid misses short good spells. On a tuning seed (0) the Zoo's "
-                  "256-256 network reached the threshold at 10k steps instead of 45k at 2.4 times the CPU cost per "
-                  "step; it was not adopted because Lecture 5's prose, asserts and budget are written around 64-64.",
-    "trpo": "The course's TRPO takes one natural-gradient step (δ = 0.01, GAE λ = 0.95) per 1,024 transitions; the "
-            "Zoo's takes one per 1,024 too but with λ = 0.98 and 20 critic steps per batch. Which difference costs "
-            "the steps was not measured in this session.",
+    "a2c": "The default is now the same algorithm as SB3's A2C: 8 environments × 5 steps, 5-step returns (λ = 1), one "
+           "update per 40 transitions, no advantage standardisation (Adam at 1e-3 where SB3 uses RMSprop at 7e-4). "
+           "Over 20 tuning seeds (0-19) it needed a median 12,520 steps against SB3's 10,000 (ratio 1.25) and 1.05 "
+           "CPU s against 1.43 (0.73); on these five seeds one run took 67,520 steps. It is 1.7 times as fast per "
+           "step as SB3, short of the 2 times the time bar needs at equal steps. Sweeps on the tuning seeds (lr 7e-4 "
+           "and 2e-3, 16 environments, 8 steps, 4 × 8, a 32-32 network) found nothing better; the old batch "
+           "defaults (16 × 32, which Lecture 3 runs) needed a median 17,920 steps on these seeds.",
+    "reinforce": "REINFORCE finishes whole episodes (8 per update) and weights each step by a Monte Carlo return, "
+                 "where SB3's A2C bootstraps a critic every 5 steps. Over 20 tuning seeds (0-19) it needed a median "
+                 "12,314 steps against SB3's 10,000 (ratio 1.23) in a quarter of the time (0.24), with a wide spread "
+                 "(quartiles 10,010 and 21,407, at most 75,331); four of these five seeds fell above that median. "
+                 "With 4 episodes per update at lr 3e-2 the tuning median was lower (10,786), but one tuning seed was "
+                 "not solved within 500,000 steps and two of these five seeds took 115,479 and 141,866.",
+    "dqn": "Mini-batches of 256 (was 64) and a Q-network kept in one flat tensor halved the median steps on tuning "
+           "seeds 0-4 (45,000 to 20,000) and removed both misses there; here the steps median ties SB3's, but seed "
+           "101 still misses (greedy CartPole policies from DQN swing between evaluations) and the median run took "
+           "28.1 s (seed 104, 30,000 steps) against SB3's 53.2 s. The course is 2.2 times as fast per step (1,240 "
+           "against 556 steps/s), so at equal steps the time bar holds with little margin, and the median landed "
+           "just above it. An update of the 64-64 network is mostly fixed per-call cost (about 1.6 ms per update "
+           "including acting, of which the matrix products are a small part; see the profile below); a "
+           "hand-written backward pass and Adam saved about 30% in a prototype and were not adopted.",
+    "double_dqn": "The same network and settings as DQN; on tuning seeds 0-4 the larger mini-batches lowered its "
+                  "median from 32,500 to 27,500 steps but left one seed unsolved, and here it needed 40,000 against "
+                  "SB3 DQN's 30,000. Width (128-128, 256-256), target period, update rate, learning rate, ε "
+                  "schedule and Polyak targets were tried on the tuning seeds without a better median.",
+    "trpo": "The defaults now take a natural-gradient step every 512 transitions (was 1,024) with δ = 0.02 and GAE λ "
+            "= 0.98, which halved the tuning-seed median (0-4: 15,360 to 7,680 steps). Over 20 tuning seeds (0-19) "
+            "the course and sb3-contrib tie on the median (10,240 against 10,000: the course's evaluations fall on "
+            "its 512-step batch boundaries, 240 steps past the grid point) and the course's spread is much narrower "
+            "(upper quartile 10,240 against 17,500, at most 17,920 against 55,000), at a third of the time; on "
+            "these five seeds its median is 12,800.",
 }
 
 
@@ -456,9 +466,10 @@ WHY_ALONE: dict[str, str] = {
 LECTURE_SETTINGS: list[str] = [
     "PPO: Lectures 6 and 12 (GAIL's inner PPO) run `n_epochs=4` (the default is 10), the setting their prose and "
     "numbers were written with; Lecture 13 pins every PPO field (`physics_transfer.PPO_SETTINGS`).",
-    "REINFORCE: Lectures 2 and 3 run 16 episodes per update, learning rate 1e-2 and γ = 0.99 (the defaults are 4, "
-    "3e-2 and 0.98). Lecture 2's point is the comparison of full-return, reward-to-go and baseline weights, and "
-    "with the tuned defaults the two weaker variants miss 475 on most seeds, so there is nothing to compare.",
+    "REINFORCE: Lectures 2 and 3 run 16 episodes per update, learning rate 1e-2 and γ = 0.99 (the defaults are 8, "
+    "2e-2 and 0.98). Lecture 2's point is the comparison of full-return, reward-to-go and baseline weights; with "
+    "settings tuned for the baseline variant alone (4 episodes at 3e-2, measured) reward-to-go missed 475 on 3 of "
+    "5 seeds and full return on all 5, so there was nothing left to compare.",
     "A2C: Lecture 3 runs the batch actor-critic its §3 derives (16 environments × 32 steps, GAE λ = 0.95, 10 "
     "critic steps, standardised advantages). The defaults (8 × 5 steps, λ = 1, one critic step) find a greedy "
     "policy at 475 in fewer samples, but their stochastic training episodes reach 475 later than REINFORCE's, "
@@ -473,13 +484,18 @@ PROFILES = [
     "kernels 29%, Python 19%; collecting the rollouts is about 40% of the run. With the course's own settings "
     "(16 × 32 steps, 4 epochs of 2 minibatches) SB3's PPO ran 8,500-9,200 steps/s against the course's "
     "11,200-11,500 on this machine, so the course is 1.25-1.3× faster per step at equal settings.",
-    "DQN (CartPole, 15k steps, 7k updates of a 64-64 network on batches of 64): backward 10%, optimiser 14%, "
+    "DQN with the earlier defaults (CartPole, 15k steps, 7k updates of a 64-64 network on batches of 64): backward 10%, optimiser 14%, "
     "forward 15%, the environment 3%; the rest is per-call overhead of torch's module and optimiser machinery "
     "(21%), the course's own Python (11%) and small kernels (26%): at this size most of an update's time is "
     "per-call overhead, not arithmetic.",
-    "TD3 (Pendulum, 6k steps): forward and backward of the four small networks dominate as in DQN; Polyak "
-    "averaging through ``parameters_to_vector`` walks the modules' parameters on every update (7% of the run in "
-    "``named_modules``/``_named_members``), overhead that a cached flat view would remove without changing a number.",
+    "DQN with the current defaults (12k steps, about 5,500 updates of the flat 64-64 network on batches of 256; "
+    "cProfile total 12.1 s): backward 18%, the optimiser step with its bookkeeping 14% (the fused Adam kernel "
+    "itself 2%), the loop's own Python 8%, the linear layers' matrix products 8%, the Huber loss 6%, CartPole's "
+    "step 5%, replay sampling 4%; the rest is small torch calls.",
+    "TD3 (Pendulum, 6k steps): forward and backward of the four small networks dominate as in DQN. Polyak "
+    "averaging through ``parameters_to_vector`` walked the modules' parameters on every update (7% of the run in "
+    "``named_modules``/``_named_members``); ``nets.polyak_average_`` now caches each network's parameter list, "
+    "with the same numbers (a 4k-step run: 9.43 to 9.20 CPU s).",
 ]
 """Where the time goes, from cProfile runs (``cProfile.Profile(time.process_time)``, one torch thread) made while
 writing this benchmark; shown on the page."""
@@ -524,7 +540,8 @@ def write_page(results: dict[str, Any], out: Path, command: str) -> tuple[Path, 
         la = rerun["machine"]["load_average_start"]
         lines += [f"**Rerun**: the rows {', '.join(rerun['names'])} were run again on {rerun['date']} "
                   f"(`rlcourse bench {' '.join(rerun['names'])} --merge`, load average {la[0]:.1f} at its start) "
-                  "after a change of their defaults; the other rows are from the first run.", ""]
+                  "after a change of defaults (rows that share an SB3 run are rerun together); the other rows are from "
+                  "the first run.", ""]
     if results.get("steps_cap"):
         lines += [f"**Budgets were cut to {results['steps_cap']:,} steps** (a plumbing run, not a measurement).", ""]
     lines += ["## Machine", "",
