@@ -102,6 +102,27 @@ def test_polyak_on_flat_weights_equals_the_update_of_each_tensor():
         torch.testing.assert_close(got.detach(), want)
 
 
+
+def test_polyak_with_cached_parameter_lists_tracks_every_update():
+    """The parameter lists are cached on the first call: later calls must still read the current weights."""
+    torch.manual_seed(1)
+    online, target = nets.mlp(3, 2, (8,), torch.nn.ReLU), nets.mlp(3, 2, (8,), torch.nn.ReLU)
+    expected = [p_t.detach().clone() for p_t in target.parameters()]
+    for step in range(3):
+        with torch.no_grad():
+            for p in online.parameters():
+                p.add_(0.1 * (step + 1))  # the online net moves between updates
+        expected = [0.5 * p.detach() + 0.5 * e for p, e in zip(online.parameters(), expected)]
+        nets.polyak_average_(target, online, 0.5, q_learning.polyak_update)
+    for want, got in zip(expected, target.parameters()):
+        torch.testing.assert_close(got.detach(), want)
+
+
+def test_polyak_names_a_wrong_shape_from_polyak_fn():
+    online, target = nets.mlp(3, 2, (8,), torch.nn.ReLU), nets.mlp(3, 2, (8,), torch.nn.ReLU)
+    with np.testing.assert_raises_regex(ValueError, r"polyak_fn returned shape \(1,\), expected \(50,\)"):
+        nets.polyak_average_(target, online, 0.5, lambda t, o, tau: np.zeros(1, dtype=np.float32))
+
 def test_naive_online_q_learning_diverges_where_dqn_does_not():
     """The control arm of the notebook: no replay (buffer of the latest vector step) and no target network."""
     cfg = dataclasses.replace(dqn.Config(), total_steps=4_000, eval_every=2_000, eval_episodes=3)
