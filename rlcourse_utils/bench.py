@@ -36,7 +36,7 @@ from typing import Any, Callable
 import numpy as np
 
 EVAL_EPISODES = 10
-DEFAULT_SEEDS = (100, 101, 102, 103, 104)  # never used to tune the agents (the lectures use 0-4)
+DEFAULT_SEEDS = (100, 101, 102, 103, 104)  # never used to tune the agents (tuning used 0-19)
 
 
 @dataclass(frozen=True)
@@ -518,7 +518,8 @@ def write_page(results: dict[str, Any], out: Path, command: str) -> tuple[Path, 
                   "`pip install -e .[bench]`), so only the course's side ran: the SB3 columns are empty.", ""]
     lines += [
         "## Protocol", "",
-        f"Seeds {', '.join(map(str, results['seeds']))} (the lectures tune on 0-4). For each row and seed both "
+        f"Seeds {', '.join(map(str, results['seeds']))} (the agents were tuned on seeds 0-19 and never run on these "
+        "while tuning). For each row and seed both "
         "sides run back to back in one worker process, the course first on every other seed and SB3 first on "
         "the rest, one torch thread and one BLAS thread each. Every 2,500 environment steps (1,000 on "
         f"Pendulum-v1) the side's deterministic policy plays {EVAL_EPISODES} episodes from the same seeded starts; "
