@@ -42,7 +42,8 @@ CGFn = Callable[..., torch.Tensor]  # (A or p ↦ A p, b, n_iters) -> x ≈ A⁻
 class Config:
     """Settings of TRPO. With the defaults (one natural step per 512 transitions, δ = 0.02, GAE λ = 0.98) the greedy
     policy reached a mean return ≥ 475 on CartPole-v1 (``rlcourse bench``'s protocol, seeds 0-4) in a median 7,680
-    steps (2,560-10,240), 0.9 CPU s; the old defaults (16 × 64 transitions, δ = 0.01, λ = 0.95) needed 15,360."""
+    steps (2,560-10,240), 0.9 CPU s; the old defaults (16 × 64 transitions, δ = 0.01, λ = 0.95) needed 15,360. Over
+    seeds 0-19 the median is 10,240 steps (upper quartile 10,240, at most 17,920; 1.3 CPU s)."""
 
     env_id: str = "CartPole-v1"
     """The task: a gymnasium id with a vector observation and discrete actions (CartPole-v1, Acrobot-v1, ...)."""
