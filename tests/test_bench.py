@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from rlcourse_utils import bench, cli
-from rlcourse_utils.algos import ddpg, dqn, ppo, reinforce, sac
+from rlcourse_utils.algos import actor_critic, ddpg, dqn, ppo, reinforce, sac, trpo
 
 torch.set_num_threads(1)
 
@@ -71,7 +71,7 @@ def test_ppo_and_dqn_take_acrobot_and_td3_takes_mountaincar_as_a_setting():
     r = ppo.train(ppo.Config(env_id="Acrobot-v1", total_steps=1_024, stop_at=None), seed=0,
                   callback=lambda steps, act: seen.append((steps, act(np.zeros((5, 6), np.float32)))) and False)
     assert r.model.policy(torch.zeros(1, 6)).shape == (1, 3)  # Acrobot: 6 observations, 3 actions
-    assert [s for s, _ in seen] == [512, 1_024] and seen[0][1].shape == (5,)
+    assert [s for s, _ in seen] == list(range(16, 1_025, 16)) and seen[0][1].shape == (5,)  # every vector step
     stop = lambda steps, act: steps >= 400  # noqa: E731  a callback that stops the run
     q = dqn.train(dqn.Config(env_id="Acrobot-v1", total_steps=2_000, learning_starts=200, eval_every=10**9),
                   seed=0, callback=stop)
@@ -88,6 +88,24 @@ def test_ppo_and_dqn_take_acrobot_and_td3_takes_mountaincar_as_a_setting():
     s = sac.train(sac.Config(total_steps=300, learning_starts=200, eval_every=10**9), seed=0,
                   callback=lambda steps, act: steps >= 250)
     assert len(s.alpha) == 50
+
+
+@pytest.mark.parametrize("agent", ["a2c", "ppo", "trpo", "reinforce"])
+def test_on_policy_agents_call_back_every_vector_step_and_stop_mid_rollout(agent):
+    """SB3 calls its callback after every vector step, so the benchmark's evaluations land on the same step counts;
+    the course's on-policy agents do the same, and a True from the callback ends the run inside a rollout."""
+    train, cfg, n = {"a2c": (actor_critic.train, actor_critic.Config(total_steps=2_000, stop_at=None), 8),
+                     "ppo": (ppo.train, ppo.Config(total_steps=2_000, stop_at=None), 16),
+                     "trpo": (trpo.train, trpo.Config(total_steps=2_000), 8),
+                     "reinforce": (reinforce.train, reinforce.Config(total_steps=2_000, eval_episodes=1), 8)}[agent]
+    seen, probe = [], np.zeros((3, 4), np.float32)
+    train(cfg, 0, callback=lambda steps, act: seen.append((steps, act(probe))) or steps >= 300)
+    steps = [s for s, _ in seen]
+    assert steps[-1] >= 300 and all(s < 300 for s in steps[:-1])  # stopped at the first call past 300
+    assert all(0 < b - a <= n for a, b in zip(steps, steps[1:]))  # every vector step (real steps for REINFORCE)
+    if agent != "reinforce":
+        assert steps == list(range(n, steps[-1] + 1, n)) and steps[-1] < 300 + n
+    assert seen[0][1].shape == (3,) and set(np.concatenate([a for _, a in seen]).tolist()) <= {0, 1}
 
 
 def _bench_cli(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:

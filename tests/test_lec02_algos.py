@@ -64,3 +64,8 @@ def test_offscreen_rendering_writes_nothing_to_stderr():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stderr == "", out.stderr
+
+
+def test_an_unknown_optimizer_is_named():
+    with pytest.raises(ValueError, match="'rmsprop' or 'adam', not 'sgd'"):
+        reinforce.train(reinforce.Config(optimizer="sgd", total_steps=100), seed=0)

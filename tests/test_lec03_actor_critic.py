@@ -2,6 +2,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
 from rlcourse_utils import advantages
@@ -77,3 +78,17 @@ def test_online_actor_critic_is_the_one_step_special_case():
     result = ac.train(cfg, seed=0)
     assert len(result.env_steps) == 300 and result.env_steps[-1] == 1200  # one transition per env per update
     assert np.isfinite(result.value_loss).all()
+
+
+def test_an_unknown_optimizer_is_named():
+    with pytest.raises(ValueError, match="'rmsprop' or 'adam', not 'sgd'"):
+        ac.train(ac.Config(optimizer="sgd", total_steps=40), seed=0)
+
+
+def test_orthogonal_initialisation_starts_from_a_near_uniform_policy():
+    torch.manual_seed(0)
+    model = ac.ActorCritic(4, 2, (64, 64), shared=False, ortho_init=True)
+    w = model.actor[0].weight.detach()
+    torch.testing.assert_close(w.T @ w, 2.0 * torch.eye(4), atol=1e-5, rtol=0)  # orthogonal columns, gain √2
+    probs = torch.softmax(model.policy(torch.randn(256, 4)), -1)
+    assert (probs - 0.5).abs().max() < 0.05 and model.critic[-1].bias.abs().max() == 0

@@ -107,13 +107,20 @@ class Collector:
         self.reset_step = np.zeros(n_envs, dtype=bool)  # next step only resets this env (next-step autoreset)
         self.steps = 0
 
-    def collect(self, policy: Callable[[torch.Tensor], torch.Tensor], T: int) -> Batch:
+    def collect(self, policy: Callable[[torch.Tensor], torch.Tensor], T: int,
+                on_step: Callable[[int], bool] | None = None) -> Batch | None:
+        """T steps of ``policy`` (observations → logits) in every environment. ``on_step(env_steps) -> stop?`` is
+        called before each vector step but the first, with the steps taken so far; when it returns True the
+        rollout is abandoned and ``collect`` returns None (``steps`` then counts the steps taken)."""
         N = len(self.obs)
         obs = np.zeros((T + 1, N, self.obs.shape[1]), dtype=np.float32)
         actions, rewards = np.zeros((T, N), dtype=np.int64), np.zeros((T, N))
         term, trunc, valid = (np.zeros((T, N), dtype=bool) for _ in range(3))
         logits = np.zeros((T, N, self.n_actions), dtype=np.float32)
         for t in range(T):
+            if t > 0 and on_step is not None and on_step(self.steps + t * N):
+                self.steps += t * N
+                return None
             obs[t] = self.obs
             with torch.no_grad():
                 lg = policy(torch.as_tensor(self.obs, dtype=torch.float32))  # (N, n_actions)
@@ -188,7 +195,8 @@ def train(cfg: Config, seed: int = 0, clip_loss_fn: ClipLossFn = trust_region.pp
         envs: None runs CartPole-v1; otherwise a CartPole-like vector env of ``cfg.n_envs`` envs with
             next-step autoreset (changed physics, domain randomisation: Lecture 13).
         init_model: None starts from a fresh network; otherwise a copy of it is trained (fine-tuning, Lecture 13).
-        callback: ``callback(env_steps, act)`` after each update; True stops the run (see ``actor_critic.Callback``).
+        callback: ``callback(env_steps, act)`` after every vector step (the policy changes only at updates, and each
+            update is followed by a call); True stops the run (see ``actor_critic.Callback``).
     """
     start = time.perf_counter()
     torch.manual_seed(seed)
@@ -200,9 +208,13 @@ def train(cfg: Config, seed: int = 0, clip_loss_fn: ClipLossFn = trust_region.pp
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     log: dict[str, list] = {k: [] for k in ("steps", "ret", "kl", "clip", "ent")}
     solved_at = None
+    act_now = greedy(model.policy)  # the current deterministic policy, for the callback
+    on_step = None if callback is None else lambda steps: callback(steps, act_now)
     while col.steps < cfg.total_steps:
         # 1-2. rollout with the current policy π_θ; advantages and critic targets (no gradient)
-        batch = col.collect(model.policy, cfg.n_steps)
+        batch = col.collect(model.policy, cfg.n_steps, on_step)
+        if batch is None:  # the callback stopped the run mid-rollout
+            break
         if reward_fn is not None:  # a learned reward replaces the environment's (Lecture 12, GAIL)
             batch.rewards = np.asarray(reward_fn(batch), dtype=np.float64).reshape(batch.rewards.shape)
         adv, targets = advantages_and_targets(model, batch, cfg.gamma, cfg.lam, cfg.value_scale, advantage_fn)
@@ -248,7 +260,7 @@ def train(cfg: Config, seed: int = 0, clip_loss_fn: ClipLossFn = trust_region.pp
             solved_at = col.steps
         if cfg.stop_at is not None and enough and mean_ret >= cfg.stop_at:
             break
-        if callback is not None and callback(col.steps, greedy(model.policy)):
+        if callback is not None and callback(col.steps, act_now):
             break
     col.close()
     return Result(np.array(log["steps"]), np.array(log["ret"]), np.array(log["kl"]), np.array(log["clip"]),

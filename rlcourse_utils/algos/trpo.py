@@ -132,7 +132,8 @@ def train(cfg: Config, seed: int = 0, kl_fn: KLFn = trust_region.categorical_kl,
         kl_fn: categorical KL between logits, ``trust_region.categorical_kl`` by default.
         cg_fn: conjugate gradient ``(A, b, n_iters)`` where A is a callable p ↦ F p.
         advantage_fn: GAE-like estimator on (T, N) arrays.
-        callback: ``callback(env_steps, act)`` after each update; True stops the run (see ``actor_critic.Callback``).
+        callback: ``callback(env_steps, act)`` after every vector step (the policy changes only at updates, and each
+            update is followed by a call); True stops the run (see ``actor_critic.Callback``).
     """
     start = time.perf_counter()
     torch.manual_seed(seed)
@@ -144,9 +145,13 @@ def train(cfg: Config, seed: int = 0, kl_fn: KLFn = trust_region.categorical_kl,
     keys = ("steps", "ret", "kl", "max_kl", "full_kl", "pred", "damped", "frac", "gain", "lin_gain")
     log: dict[str, list] = {k: [] for k in keys}
     solved_at = None
+    act_now = greedy(model.policy)  # the current deterministic policy, for the callback
+    on_step = None if callback is None else lambda steps: callback(steps, act_now)
     while col.steps < cfg.total_steps:
         # 1-2. rollout, advantages (standardised) and critic targets
-        batch = col.collect(model.policy, cfg.n_steps)
+        batch = col.collect(model.policy, cfg.n_steps, on_step)
+        if batch is None:  # the callback stopped the run mid-rollout
+            break
         adv, targets = advantages_and_targets(model, batch, cfg.gamma, cfg.lam, cfg.value_scale, advantage_fn)
         keep = batch.valid.reshape(-1)
         obs = torch.as_tensor(batch.obs[:-1].reshape(cfg.batch_size, -1)[keep])  # (B, 4)
@@ -205,7 +210,7 @@ def train(cfg: Config, seed: int = 0, kl_fn: KLFn = trust_region.categorical_kl,
             log[key].append(val)
         if solved_at is None and len(col.finished) >= cfg.window and mean_ret >= SOLVED:
             solved_at = col.steps
-        if callback is not None and callback(col.steps, greedy(model.policy)):
+        if callback is not None and callback(col.steps, act_now):
             break
     col.close()
     return Result(*(np.array(log[k]) for k in keys), solved_at, model, time.perf_counter() - start)
