@@ -24,13 +24,64 @@ def test_dqn_stores_only_real_transitions_and_passes_both_flags():
         return q_learning.dqn_targets(rewards, next_q_target, terminated, truncated, gamma)
 
     result = dqn.train(DQN_SMALL, seed=0, dqn_target_fn=spy)
-    assert len(seen) == len(result.loss) > 100
+    # one call per vector step serves its updates_per_step minibatches (the target network is fixed between them)
+    group = DQN_SMALL.updates_per_step * DQN_SMALL.batch_size
+    assert len(seen) * DQN_SMALL.updates_per_step == len(result.loss) > 100
+    assert all(s[3] == (group, 2) and s[0].shape == s[1].shape == s[2].shape == (group,) for s in seen)
     rewards = np.concatenate([s[0] for s in seen])
     assert np.all(rewards == 1.0)                    # a reset step (reward 0) never reaches the buffer
     assert np.concatenate([s[1] for s in seen]).mean() > 0.01      # random-ish CartPole: many terminations
-    assert all(s[3] == (DQN_SMALL.batch_size, 2) for s in seen)
     assert result.eval_return.shape == result.q_estimate.shape == result.q_true.shape == (2,)
     assert np.all(result.q_true > 0) and np.all(result.q_true <= 1 / (1 - DQN_SMALL.gamma))
+
+
+def test_grouped_targets_give_the_same_run_as_one_target_pass_per_update():
+    """With updates_per_step dividing target_every, DQN computes the targets of a vector step's minibatches in one
+    pass; with a target update inside the group (target_every=1, Polyak) it must fall back to one pass per update.
+    Both agree with a plain per-update loop written out here."""
+    for target_every, tau in ((128, 1.0), (1, 0.005)):
+        cfg = dataclasses.replace(DQN_SMALL, total_steps=600, eval_every=10**9, target_every=target_every, tau=tau)
+        calls = []
+        spy = lambda r, nq, te, tr, g: calls.append(len(r)) or q_learning.dqn_targets(r, nq, te, tr, g)  # noqa: E731
+        run = dqn.train(cfg, seed=2, dqn_target_fn=spy)
+        per_update = cfg.batch_size * (cfg.updates_per_step if target_every == 128 else 1)
+        assert set(calls) == {per_update} and len(run.loss) == 2 * ((600 - 400) // 4 + 1)  # steps 400, 404, .., 600
+        # the reference: the same updates, one minibatch and one target pass at a time
+        torch.manual_seed(2)
+        rng = np.random.default_rng(2)
+        envs = dqn.make_vec(cfg.env_id, cfg.n_envs)
+        obs, _ = envs.reset(seed=2)
+        q_net, target_net = dqn.QNetwork(4, 2, cfg.hidden), dqn.QNetwork(4, 2, cfg.hidden)
+        target_net.load_state_dict(q_net.state_dict())
+        opt = torch.optim.Adam(q_net.parameters(), lr=cfg.lr, fused=True)
+        buffer, reset, steps, n, losses = dqn.ReplayBuffer(cfg.buffer_size, 4), np.zeros(4, bool), 0, 0, []
+        while steps < cfg.total_steps:
+            eps = q_learning.epsilon_schedule(steps, cfg.eps_start, cfg.eps_end, cfg.eps_duration)
+            with torch.no_grad():
+                action = q_net(torch.from_numpy(obs)).argmax(1).numpy()
+            explore = rng.random(4) < eps
+            action[explore] = rng.integers(0, 2, explore.sum())
+            nxt, r, te, tr, _ = envs.step(action)
+            v = ~reset
+            buffer.add(obs[v], action[v], r[v], nxt[v], te[v], tr[v])
+            reset, obs, steps = te | tr, nxt, steps + 4
+            for _ in range(cfg.updates_per_step if steps >= cfg.learning_starts else 0):
+                b = buffer.sample(cfg.batch_size, rng)
+                with torch.no_grad():
+                    nq = target_net(torch.from_numpy(b["next_obs"])).numpy()
+                y = q_learning.dqn_targets(b["rewards"], nq, b["terminated"], b["truncated"], cfg.gamma)
+                q = q_net(torch.from_numpy(b["obs"])).gather(1, torch.from_numpy(b["actions"])[:, None])[:, 0]
+                loss = q_learning.huber_loss(q, torch.as_tensor(y, dtype=torch.float32), cfg.huber_delta)
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(q_net.parameters(), cfg.max_grad_norm)
+                opt.step()
+                n += 1
+                losses.append(loss.item())
+                if n % cfg.target_every == 0:
+                    nets.polyak_average_(target_net, q_net, cfg.tau, q_learning.polyak_update)
+        envs.close()
+        np.testing.assert_allclose(run.loss, losses, rtol=1e-5, atol=1e-7)
 
 
 def test_double_dqn_uses_the_double_target_and_is_seeded():

@@ -202,8 +202,9 @@ def train(cfg: Config = Config(), seed: int = 0,
     buffer = ReplayBuffer(cfg.buffer_size, obs_dim)
     N, B = cfg.n_envs, cfg.batch_size
     reset_step = np.zeros(N, dtype=bool)  # True: this env's next step only resets it
-    log: dict[str, list] = {k: [] for k in ("steps", "ret", "q", "g", "loss")}
+    log: dict[str, list] = {k: [] for k in ("steps", "ret", "q", "g")}
     steps, n_updates, solved_at, next_eval = 0, 0, None, cfg.eval_every
+    losses: list[torch.Tensor] = []  # the Huber loss of every update
     while steps < cfg.total_steps:
         # 1. act ε-greedily, store the real transitions
         eps = q_learning.epsilon_schedule(steps, cfg.eps_start, cfg.eps_end, cfg.eps_duration)
@@ -218,31 +219,49 @@ def train(cfg: Config = Config(), seed: int = 0,
         obs = next_obs  # CRUCIAL: next-step autoreset gives the true s' here
         steps += N
 
-        # 2-5. updates from the buffer
-        for _ in range(cfg.updates_per_step if steps >= cfg.learning_starts else 0):
-            b = buffer.sample(B, rng)
+        # 2-5. updates from the buffer. All U minibatches are drawn at once (the same draws as U calls), and since
+        # φ' changes only every ``target_every`` updates, never inside a group when U divides it, one pass of the
+        # target network (and one call of the DQN target function) serves the whole group: fewer small calls
+        U = cfg.updates_per_step if steps >= cfg.learning_starts else 0
+        if U:
+            group = buffer.sample(U * B, rng)
+            shared_target = cfg.target_every % U == 0
+            if shared_target:
+                with torch.no_grad():  # the target network's stop-gradient
+                    group_next_q_target = target_net(torch.from_numpy(group["next_obs"])).numpy()  # (U*B, 2)
+                if not cfg.double:
+                    group_y = np.asarray(dqn_target_fn(group["rewards"], group_next_q_target, group["terminated"],
+                                                       group["truncated"], cfg.gamma))  # (U*B,)
+        for u in range(U):
+            part = slice(u * B, (u + 1) * B)
+            b = {k: v[part] for k, v in group.items()}
             if cfg.double:  # one forward pass of φ on s and s': Q_φ(s, ·) keeps its graph, Q_φ(s', ·) is detached
                 q_all = q_net(torch.from_numpy(np.concatenate([b["obs"], b["next_obs"]])))  # (2B, 2)
                 q_sa, next_q_online = q_all[:B], q_all[B:].detach().numpy()
             else:
                 q_sa = q_net(torch.from_numpy(b["obs"]))  # (B, 2)
-            with torch.no_grad():  # the target network's stop-gradient
-                next_q_target = target_net(torch.from_numpy(b["next_obs"])).numpy()  # (B, 2)
+            if shared_target:
+                next_q_target = group_next_q_target[part]
+            else:
+                with torch.no_grad():
+                    next_q_target = target_net(torch.from_numpy(b["next_obs"])).numpy()  # (B, 2)
             if cfg.double:
                 y = double_target_fn(b["rewards"], next_q_online, next_q_target, b["terminated"], b["truncated"],
                                      cfg.gamma)
+            elif shared_target:
+                y = group_y[part]
             else:
                 y = dqn_target_fn(b["rewards"], next_q_target, b["terminated"], b["truncated"], cfg.gamma)
             q = q_sa.gather(1, torch.from_numpy(b["actions"])[:, None])[:, 0]  # (B,) Q_φ(s, a)
             loss = loss_fn(q, torch.as_tensor(np.asarray(y), dtype=torch.float32), cfg.huber_delta)
-            optimizer.zero_grad()
+            q_net.flat.grad = None  # what optimizer.zero_grad() does, without its per-call bookkeeping
             loss.backward()
             with torch.no_grad():  # clip the global gradient norm to max_grad_norm (one tensor: one norm)
                 grad = q_net.flat.grad
                 grad.mul_((cfg.max_grad_norm / (torch.linalg.vector_norm(grad) + 1e-6)).clamp_(max=1.0))
             optimizer.step()
             n_updates += 1
-            log["loss"].append(loss.item())
+            losses.append(loss.detach())  # stacked once at the end, not read back every update
             if n_updates % cfg.target_every == 0:
                 nets.polyak_average_(target_net, q_net, cfg.tau, polyak_fn)
 
@@ -261,7 +280,7 @@ def train(cfg: Config = Config(), seed: int = 0,
             break
     envs.close()
     return Result(np.array(log["steps"]), np.array(log["ret"]), np.array(log["q"]), np.array(log["g"]), solved_at,
-                  np.array(log["loss"]), q_net, time.perf_counter() - start)
+                  torch.stack(losses).double().numpy() if losses else np.zeros(0), q_net, time.perf_counter() - start)
 
 
 # ---------------------------------------------------------------- overestimation where the truth is known
