@@ -5,7 +5,9 @@ The protocol (the page ``docs/benchmarks.md`` states it again beside its numbers
 - Same task, same seeds, back to back in one worker process, alternating which side goes first (course first
   on the 1st, 3rd, ... seed of the list, SB3 first on the others). Every worker runs one torch thread and one
   BLAS thread.
-- Both sides are stopped by the same ``Recorder``: every ``eval_every`` environment steps (2,500; 1,000 on
+- Both sides call the same ``Recorder`` after every vector step with their current deterministic policy (SB3's
+  callbacks run every vector step; so do the course's agents, the on-policy ones inside their rollouts), so each
+  side is evaluated at its first vector step at or past each evaluation point. Every ``eval_every`` environment steps (2,500; 1,000 on
   Pendulum-v1) it plays 10 episodes of the side's deterministic policy (argmax of the logits or Q-values, the
   actor's or the mean action) on the same 10 seeded starts, and stops the run at the first evaluation whose
   mean return reaches the task's threshold. Training seconds are the process CPU seconds from the start of the
@@ -415,19 +417,15 @@ def _n(x: float | None, fmt: str = "{:,.0f}") -> str:
 # Why a row is behind, written from the profiles and the curves (see the page's notes); shown only for rows
 # that miss the issue's bar (time ratio ≤ 0.5 and steps ratio ≤ 1) in the results being written.
 WHY: dict[str, str] = {
-    "a2c": "The default is now the same algorithm as SB3's A2C: 8 environments × 5 steps, 5-step returns (λ = 1), one "
-           "update per 40 transitions, no advantage standardisation (Adam at 1e-3 where SB3 uses RMSprop at 7e-4). "
-           "Over 20 tuning seeds (0-19) it needed a median 12,520 steps against SB3's 10,000 (ratio 1.25) and 1.05 "
-           "CPU s against 1.43 (0.73); on these five seeds one run took 67,520 steps. It is 1.7 times as fast per "
-           "step as SB3, short of the 2 times the time bar needs at equal steps. Sweeps on the tuning seeds (lr 7e-4 "
-           "and 2e-3, 16 environments, 8 steps, 4 × 8, a 32-32 network) found nothing better; the old batch "
-           "defaults (16 × 32, which Lecture 3 runs) needed a median 17,920 steps on these seeds.",
+    "a2c": "The defaults are SB3's algorithm (8 environments × 5 steps, 5-step returns, one update per 40 "
+           "transitions, no advantage standardisation, RMSprop, orthogonal initialisation) at lr 1.5e-3 and γ = "
+           "0.995 where the Zoo uses 7e-4 and 0.99. Over tuning seeds 0-39 the course needed a median 7,504 steps "
+           "(quartiles 5,000 and 10,000, at most 37,504) and SB3 10,000 (7,504 and 17,504, at most 67,504); five "
+           "seeds are a small sample of these spreads.",
     "reinforce": "REINFORCE finishes whole episodes (8 per update) and weights each step by a Monte Carlo return, "
-                 "where SB3's A2C bootstraps a critic every 5 steps. Over 20 tuning seeds (0-19) it needed a median "
-                 "12,314 steps against SB3's 10,000 (ratio 1.23) in a quarter of the time (0.24), with a wide spread "
-                 "(quartiles 10,010 and 21,407, at most 75,331); four of these five seeds fell above that median. "
-                 "With 4 episodes per update at lr 3e-2 the tuning median was lower (10,786), but one tuning seed was "
-                 "not solved within 500,000 steps and two of these five seeds took 115,479 and 141,866.",
+                 "where SB3's A2C bootstraps a critic every 5 steps. With RMSprop at 3e-3 and orthogonal "
+                 "initialisation it needed a median 5,007 steps over tuning seeds 0-39 (at most 17,505) and 5,006 "
+                 "over 40-79 (at most 20,006), against SB3 A2C's 10,000 over 0-39; five seeds are a small sample.",
     "dqn": "Mini-batches of 256 (was 64) and a Q-network kept in one flat tensor halved the median steps on tuning "
            "seeds 0-4 (45,000 to 20,000) and removed both misses there; here the steps median ties SB3's, but seed "
            "101 still misses (greedy CartPole policies from DQN swing between evaluations) and the median run took "
@@ -440,12 +438,14 @@ WHY: dict[str, str] = {
                   "median from 32,500 to 27,500 steps but left one seed unsolved, and here it needed 40,000 against "
                   "SB3 DQN's 30,000. Width (128-128, 256-256), target period, update rate, learning rate, ε "
                   "schedule and Polyak targets were tried on the tuning seeds without a better median.",
-    "trpo": "The defaults now take a natural-gradient step every 512 transitions (was 1,024) with δ = 0.02 and GAE λ "
-            "= 0.98, which halved the tuning-seed median (0-4: 15,360 to 7,680 steps). Over 20 tuning seeds (0-19) "
-            "the course and sb3-contrib tie on the median (10,240 against 10,000: the course's evaluations fall on "
-            "its 512-step batch boundaries, 240 steps past the grid point) and the course's spread is much narrower "
-            "(upper quartile 10,240 against 17,500, at most 17,920 against 55,000), at a third of the time; on "
-            "these five seeds its median is 12,800.",
+    "trpo": "The defaults take a natural-gradient step every 512 transitions with δ = 0.02 and GAE λ = 0.98. Over "
+            "40 tuning seeds (0-39) the course needed a median 10,000 steps (quartiles 7,504 and 12,504, at most "
+            "17,504) and sb3-contrib over 20 (0-19) also 10,000 (quartiles 7,500 and 17,500, at most 55,000), at "
+            "about a third of the time: a tie on the median, which these five seeds break against the course. "
+            "Since both sides are now evaluated on the same step counts, a policy that becomes good at an update "
+            "just past a grid point (10,240, say) waits for the next one (12,500). On the tuning seeds δ of 0.03 "
+            "to 0.06, γ = 0.995, λ = 0.95, 256- or 1,024-transition batches, 10 critic epochs, 20 CG iterations "
+            "and orthogonal initialisation all left the median at 10,000 or raised it.",
 }
 
 
@@ -466,12 +466,14 @@ WHY_ALONE: dict[str, str] = {
 LECTURE_SETTINGS: list[str] = [
     "PPO: Lectures 6 and 12 (GAIL's inner PPO) run `n_epochs=4` (the default is 10), the setting their prose and "
     "numbers were written with; Lecture 13 pins every PPO field (`physics_transfer.PPO_SETTINGS`).",
-    "REINFORCE: Lectures 2 and 3 run 16 episodes per update, learning rate 1e-2 and γ = 0.99 (the defaults are 8, "
-    "2e-2 and 0.98). Lecture 2's point is the comparison of full-return, reward-to-go and baseline weights; with "
+    "REINFORCE: Lectures 2 and 3 run 16 episodes per update and Adam at 1e-2 with γ = 0.99 and PyTorch's default "
+    "initialisation (the defaults are 8 episodes and RMSprop at 3e-3 with γ = 0.98 and orthogonal "
+    "initialisation). Lecture 2's point is the comparison of full-return, reward-to-go and baseline weights; with "
     "settings tuned for the baseline variant alone (4 episodes at 3e-2, measured) reward-to-go missed 475 on 3 of "
     "5 seeds and full return on all 5, so there was nothing left to compare.",
     "A2C: Lecture 3 runs the batch actor-critic its §3 derives (16 environments × 32 steps, GAE λ = 0.95, 10 "
-    "critic steps, standardised advantages). The defaults (8 × 5 steps, λ = 1, one critic step) find a greedy "
+    "critic steps, standardised advantages, Adam, γ = 0.99). The defaults (8 × 5 steps, λ = 1, one critic step, "
+    "RMSprop, γ = 0.995) find a greedy "
     "policy at 475 in fewer samples, but their stochastic training episodes reach 475 later than REINFORCE's, "
     "which would reverse the lecture's measured comparison; its further questions 7 and 8 have students rerun it "
     "with the defaults.",
@@ -491,7 +493,11 @@ PROFILES = [
     "DQN with the current defaults (12k steps, about 5,500 updates of the flat 64-64 network on batches of 256; "
     "cProfile total 12.1 s): backward 18%, the optimiser step with its bookkeeping 14% (the fused Adam kernel "
     "itself 2%), the loop's own Python 8%, the linear layers' matrix products 8%, the Huber loss 6%, CartPole's "
-    "step 5%, replay sampling 4%; the rest is small torch calls.",
+    "step 5%, replay sampling 4%; the rest is small torch calls. Acting and the environment take 0.34 of a 12k-"
+    "step run's 6.0 CPU s; the rest is the 5,502 updates at about 1 ms each, of which the forward and backward "
+    "passes of the online network take half (0.49 ms at batch 256). One target-network pass and one target "
+    "computation per vector step for both of its minibatches (the target is fixed between them), with no "
+    "per-update ``zero_grad`` or ``loss.item()``, cut the run's CPU time by about 12% with the same losses.",
     "TD3 (Pendulum, 6k steps): forward and backward of the four small networks dominate as in DQN. Polyak "
     "averaging through ``parameters_to_vector`` walked the modules' parameters on every update (7% of the run in "
     "``named_modules``/``_named_members``); ``nets.polyak_average_`` now caches each network's parameter list, "
@@ -518,11 +524,13 @@ def write_page(results: dict[str, Any], out: Path, command: str) -> tuple[Path, 
                   "`pip install -e .[bench]`), so only the course's side ran: the SB3 columns are empty.", ""]
     lines += [
         "## Protocol", "",
-        f"Seeds {', '.join(map(str, results['seeds']))} (the agents were tuned on seeds 0-19 and never run on these "
-        "while tuning). For each row and seed both "
+        f"Seeds {', '.join(map(str, results['seeds']))} (the agents were tuned on seeds between 0 and 79 and never run on "
+        "these while tuning). For each row and seed both "
         "sides run back to back in one worker process, the course first on every other seed and SB3 first on "
-        "the rest, one torch thread and one BLAS thread each. Every 2,500 environment steps (1,000 on "
-        f"Pendulum-v1) the side's deterministic policy plays {EVAL_EPISODES} episodes from the same seeded starts; "
+        "the rest, one torch thread and one BLAS thread each. Both sides hand their current deterministic policy "
+        "to the evaluator after every vector step (an on-policy agent's policy changes only at its updates), and "
+        "at the first vector step at or past every 2,500 environment steps (1,000 on "
+        f"Pendulum-v1) that policy plays {EVAL_EPISODES} episodes from the same seeded starts; "
         "a run stops at the first evaluation whose mean return reaches the threshold. **Seconds** are the "
         "process's CPU seconds of training up to that evaluation (building the environments and networks "
         "included, evaluation excluded): on one thread they equal wall-clock seconds on an idle machine and are "
