@@ -124,7 +124,9 @@ class Collector:
             obs[t] = self.obs
             with torch.no_grad():
                 lg = policy(torch.as_tensor(self.obs, dtype=torch.float32))  # (N, n_actions)
-            action = torch.distributions.Categorical(logits=lg).sample().numpy()  # (N,)
+                # a ~ softmax(lg): what Categorical(logits=lg).sample() computes, without building the object
+                probs = torch.softmax(lg - lg.logsumexp(-1, keepdim=True), -1)
+            action = torch.multinomial(probs, 1, True)[:, 0].numpy()  # (N,)
             self.obs, reward, terminated, truncated, _ = self.envs.step(action)
             actions[t], rewards[t], term[t], trunc[t], logits[t] = action, reward, terminated, truncated, lg.numpy()
             valid[t] = ~self.reset_step  # a reset step is not a transition of the MDP
