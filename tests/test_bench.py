@@ -181,3 +181,28 @@ def test_merge_replaces_only_the_rerun_rows_and_the_page_says_so(tmp_path):
     (tmp_path / "p.md").write_text("stale")
     assert cli.main(["bench", "--rewrite", "--out", str(tmp_path / "p.md")]) == 0
     assert "**Rerun**: the rows ppo" in (tmp_path / "p.md").read_text()
+
+
+def test_a_row_that_meets_both_medians_but_misses_more_seeds_than_sb3_is_listed_as_behind(tmp_path):
+    def side(steps, seconds):
+        reached = steps is not None
+        return {"reached": reached, "steps": steps, "seconds": seconds, "total_steps": steps or 50_000,
+                "total_seconds": seconds or 40.0, "wall_seconds": seconds or 40.0, "steps_per_second": 1_000.0,
+                "curve": [[steps or 50_000, seconds or 40.0, 500.0 if reached else 100.0]]}
+
+    rows = []
+    for seed, (dqn_steps, ppo_steps) in enumerate([(10_000, 5_000), (None, 5_000), (20_000, 5_000)]):
+        sb3 = side(20_000, 40.0)
+        rows += [{"bench": "dqn", "seed": seed, "first": "course", "sb3": sb3,
+                  "course": side(dqn_steps, dqn_steps and dqn_steps / 1_000)},
+                 {"bench": "ppo", "seed": seed, "first": "course", "sb3": sb3, "course": side(ppo_steps, 1.0)}]
+    machine = dict(bench.machine_facts(), load_average_end=(0.0, 0.0, 0.0),
+                   sb3={"stable-baselines3": "2.x", "sb3-contrib": "2.x"})
+    results = {"names": ["ppo", "dqn"], "seeds": [0, 1, 2], "steps_cap": None, "max_seconds": 300.0, "jobs": 1,
+               "machine": machine, "rows": rows, "date": "now", "suite_wall_seconds": 1.0, "suite_cpu_seconds": 1.0}
+    (dqn_row,) = [s for s in bench.summarise(results) if s["name"] == "dqn"]
+    assert dqn_row["steps_ratio"] == 1.0 and dqn_row["time_ratio"] == 0.5 and dqn_row["course_missed"] == 1
+    bench.write_page(results, tmp_path / "p.md", "rlcourse bench ppo dqn")
+    behind = (tmp_path / "p.md").read_text().split("## Where the course is behind")[1].split("\n## ")[0]
+    assert "not reached on 1 of 3 seeds (SB3 on 0), though both medians meet the bars" in behind
+    assert "DQN (Lecture 5)" in behind and "PPO (Lecture 6)" not in behind
