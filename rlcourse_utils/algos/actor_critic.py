@@ -39,9 +39,10 @@ from rlcourse_utils import advantages, nets
 AdvantageFn = Callable[..., np.ndarray]  # (rewards, values, next_values, terminated, truncated, gamma, lam) -> (T, N)
 Act = Callable[[np.ndarray], np.ndarray]  # observations (n, obs_dim) -> the deterministic policy's actions (n, ...)
 Callback = Callable[[int, Act], bool]
-"""``callback(env_steps, act) -> stop?``: called by every agent's ``train`` after each update (on-policy; A2C after
-every vector step, as SB3 does) or vector step (off-policy) with the environment steps taken so far and the current
-deterministic policy; returning True ends the run. The benchmark (``rlcourse_utils.bench``) evaluates and times the agents through it."""
+"""``callback(env_steps, act) -> stop?``: called by every agent's ``train`` after every vector step (the on-policy
+agents inside their rollouts too, as SB3 does; their policy changes only at updates) with the environment steps taken
+so far and the current deterministic policy; returning True ends the run. The benchmark (``rlcourse_utils.bench``)
+evaluates and times the agents through it."""
 
 SOLVED = 475.0  # CartPole-v1's "solved" mean return
 
@@ -89,8 +90,9 @@ class Config:
     """GAE λ: 0 = one-step TD advantage (low variance, biased), 1 = Monte Carlo up to the rollout's end (here 5
     steps, then bootstrapped: the n-step return of A3C/A2C); 0.9 to 1."""
     lr: float = 1.5e-3
-    """Learning rate of actor and critic; RMSprop at 1.5e-3 with the small unstandardised batches (1e-3 and 2e-3
-    were slower or had longer tails over seeds 0-39), Adam at 5e-3 with 512 standardised ones (Lecture 3)."""
+    """Learning rate of actor and critic; RMSprop at 1.5e-3 with the small unstandardised batches (over seeds 0-39,
+    1e-3 needed a median 10k steps and 2e-3 had a longer tail, upper quartile 20k against 10k), Adam at 5e-3 with
+    512 standardised ones (Lecture 3)."""
     optimizer: str = "rmsprop"
     """"rmsprop" (decay 0.99, ε 1e-5: Mnih et al.'s and SB3's A2C) or "adam". Over seeds 0-19 at γ 0.99, Adam at
     1e-3 and 2e-3 needed a median 11k-14k steps, RMSprop at 1.5e-3 and 2e-3 7.5k-10k."""
@@ -229,7 +231,7 @@ def train(cfg: Config, seed: int = 0, advantage_fn: AdvantageFn = advantages.gae
         b_term, b_trunc, b_valid = (np.zeros((T, N), dtype=bool) for _ in range(3))
         stop = False
         for t in range(T):
-            # the callback sees every vector step, as SB3's does (its evaluations land on the same step counts)
+            # the callback sees every vector step, as SB3's does (so both are evaluated at the same points)
             if t > 0 and callback is not None and callback(steps + t * N, act_now):
                 stop = True
                 break
