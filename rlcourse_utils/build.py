@@ -16,6 +16,7 @@ from queue import Empty
 
 import nbformat
 from jupyter_core.utils import ensure_async
+from jupyter_client.asynchronous import AsyncKernelClient
 from nbclient import NotebookClient
 
 from rlcourse_utils.checks import EXERCISES, Exercise
@@ -146,6 +147,16 @@ def poll_in_steps(channel, step: float = 1.0) -> None:
                     raise
 
     channel.get_msg = stepped
+
+
+class SteppedAsyncKernelClient(AsyncKernelClient):
+    """jupyter_client's async kernel client with its shell channel polled in steps (see ``poll_in_steps``). nbgrader
+    executes notebooks through nbclient too; the course's ``nbgrader_config.py`` makes its kernel managers hand out
+    this client (``c.AsyncKernelManager.client_class``), so autograde does not stall either."""
+
+    def start_channels(self, *args, **kwargs) -> None:
+        super().start_channels(*args, **kwargs)
+        poll_in_steps(self.shell_channel)
 
 
 class _Client(NotebookClient):

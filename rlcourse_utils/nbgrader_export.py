@@ -75,5 +75,8 @@ def export(root: Path, out: Path, selected: list[str] | None = None) -> list[Pat
         config.write_text("c = get_config()  # noqa: F821  (nbgrader runs in this folder: it is the course root)\n"
                           "# Each check cell's hidden tests read the instructor's secret from the environment:\n"
                           "#   RLCOURSE_GRADER_SECRET=... nbgrader autograde <lecture>\n"
-                          "c.Execute.timeout = 300  # a lecture cell trains an agent: allow it minutes, not 30 s\n")
+                          "c.Execute.timeout = 300  # a lecture cell trains an agent: allow it minutes, not 30 s\n"
+                          "# nbclient can miss a reply that has already arrived and wait out the whole timeout\n"
+                          "# (nbclient issue #312, seen here as 300 s stalls): poll the kernel's shell channel in steps\n"
+                          "c.AsyncKernelManager.client_class = 'rlcourse_utils.build.SteppedAsyncKernelClient'\n")
     return written

@@ -1,4 +1,6 @@
 """The solution builder on tiny notebooks, and the drift check on the real course."""
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -145,3 +147,23 @@ def test_shell_polls_in_steps_keep_the_deadline_and_return_a_waiting_message():
     else:
         raise AssertionError("the deadline must still raise Empty")
     assert 0.04 <= time.monotonic() - start < 1.0
+
+
+def test_the_nbgrader_config_makes_nbgraders_kernel_clients_poll_in_steps(tmp_path):
+    """nbgrader autograde runs nbclient with jupyter_client's AsyncKernelManager; the exported course config makes
+    that manager hand out the stepped client, so nbclient issue #312 cannot stall autograde for the cell timeout."""
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from rlcourse_utils import nbgrader_export
+
+    nbgrader_export.export(Path(__file__).resolve().parents[1], tmp_path, ["04"])
+    config = PyFileConfigLoader("nbgrader_config.py", str(tmp_path)).load_config()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    client = NotebookClient(nb, kernel_manager_class=AsyncKernelManager, config=config, kernel_name="python3")
+    seen = []
+    client.on_cell_executed = lambda **_: seen.append((type(client.kc), client.kc.shell_channel.get_msg.__name__))
+    client.execute()
+    assert seen == [(build.SteppedAsyncKernelClient, "stepped")]
+    assert nb.cells[0].outputs[0]["data"]["text/plain"] == "2"
