@@ -33,7 +33,7 @@ VARIANTS = ("full_return", "reward_to_go", "baseline")
 class Config:
     """Settings of REINFORCE on CartPole-v1. With the defaults (8 episodes per step, RMSprop at 3e-3, orthogonal
     initialisation) the greedy policy first scores 475 (10 episodes, checked every 2,500 steps) after a median 5.0k
-    steps over seeds 0-39 (quartiles 5.0k and 7.5k, at most 17.5k; 0.11 CPU s on one core) and over seeds 40-79
+    steps over seeds 0-39 (quartiles 5.0k and 7.5k, at most 17.5k; 0.12 CPU s on one core) and over seeds 40-79
     (quartiles 2.5k and 10k, at most 20k). Adam at 2e-2 with PyTorch's default initialisation (the previous
     defaults) needed a median 12.5k (at most 77.5k), and with orthogonal initialisation 10k (at most 122.5k)."""
 
