@@ -52,3 +52,93 @@ class ReplayBuffer:
         return {"obs": self.obs[idx], "actions": self.actions[idx], "rewards": self.rewards[idx],
                 "next_obs": self.next_obs[idx], "terminated": self.terminated[idx],
                 "truncated": self.truncated[idx]}
+
+
+class NStepReplayBuffer(ReplayBuffer):
+    """A replay buffer of n-step transitions, built from the one-step transitions of N parallel environments.
+
+    Lecture 5 §multi-step returns. A stored transition (s_t, a_t, R, s_{t+k}, terminated, truncated, k) has
+
+        R = Σ_{m<k} γ^m r_{t+m},   target y = R + γ^k (1 - terminated) max_a' Q_φ'(s_{t+k}, a'),
+
+    with k = n, or fewer when the episode ended at step t + k: ``terminated`` (no bootstrap) or ``truncated``
+    (a time limit; s_{t+k} still has a future and bootstraps with γ^k). Each environment keeps a window of its
+    last (at most n) steps; a transition is stored once its n steps are known or its episode ends, so every
+    step of an episode is stored exactly once. With n = 1 this stores, in the same order, exactly what
+    ``ReplayBuffer.add`` would, with k = 1.
+
+    For n > 1 the rewards r_{t+1}, ..., r_{t+k-1} come from the behaviour policy that collected them, so the
+    target is biased towards that policy's values off-policy; it propagates reward n times faster.
+
+    >>> buf = NStepReplayBuffer(capacity=10, obs_dim=1, n_envs=1, n_step=2, gamma=0.5)
+    >>> for t in range(3):  # one episode of 3 steps with rewards 1, 2, 4, terminated at the end
+    ...     buf.add_step(np.full((1, 1), t), np.array([0]), np.array([2.0 ** t]), np.full((1, 1), t + 1),
+    ...                  np.array([t == 2]), np.array([False]), np.array([True]))
+    >>> buf.rewards[:3].tolist(), buf.steps[:3].tolist(), buf.next_obs[:3, 0].tolist(), buf.terminated[:3].tolist()
+    ([2.0, 4.0, 4.0], [2, 2, 1], [2.0, 3.0, 3.0], [False, True, True])
+    """
+
+    def __init__(self, capacity: int, obs_dim: int, n_envs: int, n_step: int, gamma: float,
+                 act_shape: tuple[int, ...] = (), act_dtype: type = np.int64):
+        if n_step < 1:
+            raise ValueError(f"n_step must be at least 1, got {n_step}")
+        super().__init__(capacity, obs_dim, act_shape, act_dtype)
+        self.n_step, self.gamma = n_step, gamma
+        self.steps = np.ones(capacity, dtype=np.int64)  # k of each stored transition
+        # per environment, its pending steps in order: window[i, :count[i]]
+        self.window_obs = np.zeros((n_envs, n_step, obs_dim), dtype=np.float32)
+        self.window_actions = np.zeros((n_envs, n_step, *act_shape), dtype=act_dtype)
+        self.window_rewards = np.zeros((n_envs, n_step))
+        self.count = np.zeros(n_envs, dtype=np.int64)
+
+    def add_step(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_obs: np.ndarray,
+                 terminated: np.ndarray, truncated: np.ndarray, valid: np.ndarray) -> None:
+        """One vector step of all N environments: obs (N, obs_dim), actions (N, *act_shape), rewards (N,),
+        next_obs (N, obs_dim) the TRUE next observations, terminated, truncated and valid (N,) bool. An
+        environment whose step is not a transition of the MDP (``valid`` False: the step after an episode's
+        end that only resets it) is skipped. The completed transitions are stored in environment order."""
+        n = self.n_step
+        if n == 1:  # every valid step is complete at once (steps stays 1)
+            self.add(obs[valid], actions[valid], rewards[valid], next_obs[valid], terminated[valid], truncated[valid])
+            return
+        o, a, R, o2, term, trunc, k = [], [], [], [], [], [], []
+        for i in np.flatnonzero(valid):
+            c = self.count[i]
+            self.window_obs[i, c], self.window_actions[i, c], self.window_rewards[i, c] = obs[i], actions[i], rewards[i]
+            c += 1
+            ended = bool(terminated[i] or truncated[i])
+            if not ended and c < n:  # nothing complete yet
+                self.count[i] = c
+                continue
+            first = c if ended else 1  # an episode's end completes every pending step, else only the oldest
+            returns = np.zeros(c)
+            running = 0.0
+            for j in reversed(range(c)):  # R_j = r_j + γ R_{j+1}: the discounted rewards from step j to the last
+                running = self.window_rewards[i, j] + self.gamma * running
+                returns[j] = running
+            o.append(self.window_obs[i, :first].copy())
+            a.append(self.window_actions[i, :first].copy())
+            R.append(returns[:first])
+            o2.append(np.repeat(next_obs[i][None], first, 0))
+            term.append(np.full(first, bool(terminated[i])))
+            trunc.append(np.full(first, bool(truncated[i])))
+            k.append(c - np.arange(first))
+            if ended:
+                self.count[i] = 0
+            else:  # drop the oldest pending step
+                self.window_obs[i, :-1] = self.window_obs[i, 1:].copy()
+                self.window_actions[i, :-1] = self.window_actions[i, 1:].copy()
+                self.window_rewards[i, :-1] = self.window_rewards[i, 1:].copy()
+                self.count[i] = n - 1
+        if o:
+            idx = (self.pos + np.arange(sum(len(x) for x in R))) % self.capacity
+            self.steps[idx] = np.concatenate(k)
+            self.add(np.concatenate(o), np.concatenate(a), np.concatenate(R), np.concatenate(o2),
+                     np.concatenate(term), np.concatenate(trunc))
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """A uniform mini-batch (with replacement), as ``ReplayBuffer.sample`` with also ``steps`` (B,) k."""
+        idx = rng.integers(0, self.size, size=batch_size)  # (B,)
+        return {"obs": self.obs[idx], "actions": self.actions[idx], "rewards": self.rewards[idx],
+                "next_obs": self.next_obs[idx], "terminated": self.terminated[idx],
+                "truncated": self.truncated[idx], "steps": self.steps[idx]}

@@ -42,7 +42,7 @@ def main() -> None:
     if t_interval(bias[False])[0] <= 0 or t_interval(bias[False] - bias[True])[0] <= 0:
         failures.append("van Hasselt's example")
     if not args.skip_dqn:
-        cfg = dqn.Config(stop_at=dqn.SOLVED)
+        cfg = dqn.Config(stop_at=dqn.SOLVED, n_step=1)  # as the notebook: one-step targets
         for seed in args.seeds:
             for name, c in (("DQN", cfg), ("double DQN", dataclasses.replace(cfg, double=True))):
                 t = time.process_time()

@@ -6,13 +6,15 @@ executed solution notebook and, over more seeds, by ``scripts/lec05_measure.py``
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
-from rlcourse_utils import nets, q_learning
+from rlcourse_utils import nets, q_learning, replay
 from rlcourse_utils.algos import ddpg, dqn
 
 torch.set_num_threads(1)
-DQN_SMALL = dqn.Config(total_steps=1_200, learning_starts=400, eval_every=600, eval_episodes=3, hidden=(32, 32))
+DQN_SMALL = dqn.Config(total_steps=1_200, learning_starts=400, eval_every=600, eval_episodes=3, hidden=(32, 32),
+                       n_step=1)
 TD3_SMALL = ddpg.Config(total_steps=1_000, learning_starts=600, eval_every=500, eval_episodes=2)
 
 
@@ -35,12 +37,15 @@ def test_dqn_stores_only_real_transitions_and_passes_both_flags():
     assert np.all(result.q_true > 0) and np.all(result.q_true <= 1 / (1 - DQN_SMALL.gamma))
 
 
-def test_grouped_targets_give_the_same_run_as_one_target_pass_per_update():
+@pytest.mark.parametrize("n_step", [1, 4])
+def test_grouped_targets_give_the_same_run_as_one_target_pass_per_update(n_step):
     """With updates_per_step dividing target_every, DQN computes the targets of a vector step's minibatches in one
     pass; with a target update inside the group (target_every=1, Polyak) it must fall back to one pass per update.
-    Both agree with a plain per-update loop written out here."""
+    Both agree with a plain per-update loop written out here, whose n-step target is written out too:
+    y = R + γ^k (1 - terminated) max_a' Q_φ'(s_{t+k}, a') (the agent scales Q_φ' by γ^(k-1) instead)."""
     for target_every, tau in ((128, 1.0), (1, 0.005)):
-        cfg = dataclasses.replace(DQN_SMALL, total_steps=600, eval_every=10**9, target_every=target_every, tau=tau)
+        cfg = dataclasses.replace(DQN_SMALL, total_steps=600, eval_every=10**9, target_every=target_every, tau=tau,
+                                  n_step=n_step)
         calls = []
         spy = lambda r, nq, te, tr, g: calls.append(len(r)) or q_learning.dqn_targets(r, nq, te, tr, g)  # noqa: E731
         run = dqn.train(cfg, seed=2, dqn_target_fn=spy)
@@ -54,7 +59,8 @@ def test_grouped_targets_give_the_same_run_as_one_target_pass_per_update():
         q_net, target_net = dqn.QNetwork(4, 2, cfg.hidden), dqn.QNetwork(4, 2, cfg.hidden)
         target_net.load_state_dict(q_net.state_dict())
         opt = torch.optim.Adam(q_net.parameters(), lr=cfg.lr, fused=True)
-        buffer, reset, steps, n, losses = dqn.ReplayBuffer(cfg.buffer_size, 4), np.zeros(4, bool), 0, 0, []
+        buffer = replay.NStepReplayBuffer(cfg.buffer_size, 4, cfg.n_envs, n_step, cfg.gamma)
+        reset, steps, n, losses, ks = np.zeros(4, bool), 0, 0, [], []
         while steps < cfg.total_steps:
             eps = q_learning.epsilon_schedule(steps, cfg.eps_start, cfg.eps_end, cfg.eps_duration)
             with torch.no_grad():
@@ -62,14 +68,13 @@ def test_grouped_targets_give_the_same_run_as_one_target_pass_per_update():
             explore = rng.random(4) < eps
             action[explore] = rng.integers(0, 2, explore.sum())
             nxt, r, te, tr, _ = envs.step(action)
-            v = ~reset
-            buffer.add(obs[v], action[v], r[v], nxt[v], te[v], tr[v])
+            buffer.add_step(obs, action, r, nxt, te, tr, ~reset)
             reset, obs, steps = te | tr, nxt, steps + 4
             for _ in range(cfg.updates_per_step if steps >= cfg.learning_starts else 0):
                 b = buffer.sample(cfg.batch_size, rng)
                 with torch.no_grad():
                     nq = target_net(torch.from_numpy(b["next_obs"])).numpy()
-                y = q_learning.dqn_targets(b["rewards"], nq, b["terminated"], b["truncated"], cfg.gamma)
+                y = b["rewards"] + cfg.gamma ** b["steps"] * (1.0 - b["terminated"]) * nq.max(1)
                 q = q_net(torch.from_numpy(b["obs"])).gather(1, torch.from_numpy(b["actions"])[:, None])[:, 0]
                 loss = q_learning.huber_loss(q, torch.as_tensor(y, dtype=torch.float32), cfg.huber_delta)
                 opt.zero_grad()
@@ -78,10 +83,12 @@ def test_grouped_targets_give_the_same_run_as_one_target_pass_per_update():
                 opt.step()
                 n += 1
                 losses.append(loss.item())
+                ks.append(b["steps"])
                 if n % cfg.target_every == 0:
                     nets.polyak_average_(target_net, q_net, cfg.tau, q_learning.polyak_update)
         envs.close()
         np.testing.assert_allclose(run.loss, losses, rtol=1e-5, atol=1e-7)
+        assert set(np.concatenate(ks).tolist()) == set(range(1, n_step + 1))  # short windows at episode ends too
 
 
 def test_double_dqn_uses_the_double_target_and_is_seeded():

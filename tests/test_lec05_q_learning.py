@@ -5,7 +5,9 @@ import torch.nn.functional as F
 from scipy import optimize
 
 from rlcourse_utils import q_learning as ql
-from rlcourse_utils.replay import ReplayBuffer
+import pytest
+
+from rlcourse_utils.replay import NStepReplayBuffer, ReplayBuffer
 
 NO2 = np.zeros(2, dtype=bool)
 
@@ -108,3 +110,80 @@ def test_replay_buffer_ring_and_uniform_sampling():
     assert counts.min() > 400 and counts.max() < 600
     b2 = buf.sample(64, np.random.default_rng(0))
     np.testing.assert_array_equal(b2["obs"], buf.sample(64, np.random.default_rng(0))["obs"])  # seeded
+
+
+def _vector_episodes(n_envs, n_vector_steps, seed):
+    """Vector-env steps with gymnasium's next-step autoreset: random rewards, episodes of random length that end
+    terminated or truncated, and after each end one step that only resets (valid False). Every observation is a
+    unique number, and each step's next observation is the next step's observation."""
+    rng = np.random.default_rng(seed)
+    ids = np.arange(n_envs, dtype=float)  # the current observation of each env
+    left = rng.integers(1, 9, n_envs)  # steps left in each env's episode
+    reset = np.zeros(n_envs, bool)
+    steps = []
+    for _ in range(n_vector_steps):
+        valid = ~reset
+        end = valid & (left == 1)
+        terminated = end & (rng.random(n_envs) < 0.5)
+        truncated = end & ~terminated
+        reward = rng.normal(size=n_envs)
+        next_ids = ids + n_envs  # unique over all envs and steps
+        steps.append((ids[:, None].copy(), rng.integers(0, 3, n_envs), reward, next_ids[:, None].copy(),
+                      terminated, truncated, valid))
+        left = np.where(reset, rng.integers(1, 9, n_envs), left - valid)
+        ids = next_ids
+        reset = terminated | truncated
+    return steps
+
+
+def test_nstep_buffer_equals_n_step_sums_over_each_episode():
+    """Every step of an ended episode is stored once as (s_t, a_t, Σ_{m<k} γ^m r_{t+m}, s_{t+k}, flags of the end
+    if t+k is the end, k) with k = min(n, steps left): a brute-force count over each environment's episodes."""
+    n, gamma, N = 3, 0.9, 3
+    steps = _vector_episodes(N, 400, seed=0)
+    buf = NStepReplayBuffer(capacity=5000, obs_dim=1, n_envs=N, n_step=n, gamma=gamma)
+    for step in steps:
+        buf.add_step(*step)
+    expected = {}
+    for i in range(N):  # brute force: cut each env's valid steps into episodes, then sum
+        episode = []
+        for obs, act, rew, nxt, te, tr, valid in steps:
+            if not valid[i]:
+                continue
+            episode.append((obs[i, 0], act[i], rew[i], nxt[i, 0], te[i], tr[i]))
+            if te[i] or tr[i]:
+                L = len(episode)
+                for t in range(L):
+                    k = min(n, L - t)
+                    R = sum(gamma ** m * episode[t + m][2] for m in range(k))
+                    at_end = t + k == L
+                    expected[episode[t][0]] = (episode[t][1], R, episode[t + k - 1][3], at_end and te[i],
+                                               at_end and tr[i], k)
+                episode = []
+        for t in range(len(episode) - n + 1):  # the unfinished episode: only steps with n rewards known
+            expected[episode[t][0]] = (episode[t][1], sum(gamma ** m * episode[t + m][2] for m in range(n)),
+                                       episode[t + n - 1][3], False, False, n)
+    assert len(buf) == len(expected) > 500  # each transition stored once
+    got = {buf.obs[j, 0]: (buf.actions[j], buf.rewards[j], buf.next_obs[j, 0], buf.terminated[j], buf.truncated[j],
+                           buf.steps[j]) for j in range(len(buf))}
+    assert got.keys() == expected.keys()
+    for key, (a, R, nxt, te, tr, k) in expected.items():
+        ga, gR, gnxt, gte, gtr, gk = got[key]
+        assert (ga, gnxt, gte, gtr, gk) == (a, nxt, te, tr, k), key
+        assert np.isclose(gR, R, rtol=1e-6), key  # stored as float32
+    assert {1, 2, 3} <= set(buf.steps[:len(buf)].tolist()) and buf.terminated.any() and buf.truncated.any()
+    b = buf.sample(256, np.random.default_rng(0))
+    np.testing.assert_array_equal(b["steps"], [got[o][5] for o in b["obs"][:, 0]])  # sample keeps k aligned
+
+
+def test_nstep_buffer_with_one_step_stores_what_replay_buffer_stores():
+    steps = _vector_episodes(4, 200, seed=1)
+    one, plain = NStepReplayBuffer(1000, 1, n_envs=4, n_step=1, gamma=0.99), ReplayBuffer(1000, 1)
+    for obs, act, rew, nxt, te, tr, v in steps:
+        one.add_step(obs, act, rew, nxt, te, tr, v)
+        plain.add(obs[v], act[v], rew[v], nxt[v], te[v], tr[v])
+    for field in ("obs", "actions", "rewards", "next_obs", "terminated", "truncated"):
+        np.testing.assert_array_equal(getattr(one, field), getattr(plain, field))  # same values, same order
+    assert len(one) == len(plain) and np.all(one.steps == 1)
+    with pytest.raises(ValueError, match="n_step"):
+        NStepReplayBuffer(10, 1, n_envs=1, n_step=0, gamma=0.99)
