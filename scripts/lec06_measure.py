@@ -44,7 +44,7 @@ def main() -> None:
         print(f"PPO  seed {seed}: solved at {r.steps_to_solve} steps ({r.seconds:.1f}s), "
               f"median KL {np.median(r.kl):.4f}, max KL {r.kl.max():.4f}, clip fraction {r.clip_fraction.mean():.3f}, "
               f"greedy return {greedy_return(r.model):.1f}", flush=True)
-    cfg = trpo.Config(total_steps=24_576)
+    cfg = trpo.Config(total_steps=24_576, damping=0.1, value_scale=100.0)  # as the notebook
     for seed in range(args.seeds):
         r = trpo.train(cfg, seed=seed)
         quad, lin = r.full_step_kl / r.predicted_kl, r.surrogate_gain / r.linear_gain

@@ -176,11 +176,17 @@ def test_merge_replaces_only_the_rerun_rows_and_the_page_says_so(tmp_path):
         bench.merge(base, dict(new, seeds=[1]))
     bench.write_page(merged, tmp_path / "p.md", merged["command"])
     page = (tmp_path / "p.md").read_text()
-    assert "**Rerun**: the rows ppo were run again on now" in page and "rlcourse bench ppo a2c --seeds 0" in page
+    assert "**Rerun**: the row ppo was run again on now" in page and "rlcourse bench ppo a2c --seeds 0" in page
     # --rewrite writes the page again from the numbers alone (no run): the text follows the page writer
     (tmp_path / "p.md").write_text("stale")
     assert cli.main(["bench", "--rewrite", "--out", str(tmp_path / "p.md")]) == 0
-    assert "**Rerun**: the rows ppo" in (tmp_path / "p.md").read_text()
+    assert "**Rerun**: the row ppo was" in (tmp_path / "p.md").read_text()
+    # a second rerun of ppo: the first rerun's line says its ppo numbers were replaced
+    twice = bench.merge(merged, dict(new, rows=[run("ppo", 4)], date="later"))
+    bench.write_page(twice, tmp_path / "p.md", twice["command"])
+    page = (tmp_path / "p.md").read_text()
+    assert "run again on now" in page and "; ppo again later, below." in page and "run again on later" in page
+    assert page.count("Rows not named in a rerun are from the first run.") == 1
 
 
 def test_a_row_that_meets_both_medians_but_misses_more_seeds_than_sb3_is_listed_as_behind(tmp_path):
@@ -206,3 +212,24 @@ def test_a_row_that_meets_both_medians_but_misses_more_seeds_than_sb3_is_listed_
     behind = (tmp_path / "p.md").read_text().split("## Where the course is behind")[1].split("\n## ")[0]
     assert "not reached on 1 of 3 seeds (SB3 on 0), though both medians meet the bars" in behind
     assert "DQN (Lecture 5)" in behind and "PPO (Lecture 6)" not in behind
+
+
+def test_with_no_row_behind_the_page_still_names_the_caveats_and_the_missed_course_alone_rows(tmp_path):
+    def side(steps):
+        return {"reached": steps is not None, "steps": steps, "seconds": 1.0 if steps else None,
+                "total_steps": steps or 20_000, "total_seconds": 1.0, "wall_seconds": 1.0, "steps_per_second": 1_000.0,
+                "curve": [[steps or 20_000, 1.0, 500.0 if steps else 0.0]]}
+
+    sb3 = dict(side(20_000), seconds=10.0)
+    rows = [{"bench": "dqn", "seed": 0, "first": "course", "sb3": sb3, "course": side(10_000)},
+            {"bench": "td3@mountaincar", "seed": 0, "first": "course", "sb3": None, "course": side(None)}]
+    machine = dict(bench.machine_facts(), load_average_end=(0.0, 0.0, 0.0),
+                   sb3={"stable-baselines3": "2.x", "sb3-contrib": "2.x"})
+    results = {"names": ["dqn", "td3@mountaincar"], "seeds": [0], "steps_cap": None, "max_seconds": 300.0,
+               "jobs": 1, "machine": machine, "rows": rows, "date": "now", "suite_wall_seconds": 1.0,
+               "suite_cpu_seconds": 1.0}
+    bench.write_page(results, tmp_path / "p.md", "rlcourse bench dqn td3@mountaincar")
+    behind = (tmp_path / "p.md").read_text().split("## Where the course is behind")[1].split("\n## ")[0]
+    assert "no row misses a bar" in behind
+    assert f"**DQN (Lecture 5)**: {bench.CAVEATS['dqn']}" in behind  # its 5-step targets, said where it is behind
+    assert "**TD3, defaults, on MountainCarContinuous-v0**: not reached on 1 of 1 seeds" in behind

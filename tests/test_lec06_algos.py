@@ -11,7 +11,8 @@ from rlcourse_utils.algos import ppo, trpo
 
 torch.set_num_threads(1)
 
-TRPO_SMALL = dataclasses.replace(trpo.Config(), n_envs=8, n_steps=64, total_steps=8 * 64 * 4)
+TRPO_SMALL = dataclasses.replace(trpo.Config(), n_envs=8, n_steps=64, total_steps=8 * 64 * 4,
+                                 damping=0.1, value_scale=100.0)  # Lecture 6 §9: its quadratic model holds
 PPO_SMALL = dataclasses.replace(ppo.Config(), n_envs=8, n_steps=64, total_steps=8 * 64 * 6, stop_at=None)
 
 
