@@ -718,7 +718,7 @@ def plot_curves(results: dict[str, Any], path: Path) -> None:
             ax.axhline(b.threshold, color="k", ls="--", lw=0.8)
             ax.set_xlabel(xlabel)
             ax.set_ylabel("eval return")
-            ax.set_title(f"{b.label} on {b.task}", fontsize=9)
+            ax.set_title(b.label if b.task in b.label else f"{b.label} on {b.task}", fontsize=9)
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
