@@ -48,7 +48,10 @@ class ReplayBuffer:
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """A uniform mini-batch (with replacement) of ``batch_size`` stored transitions, as a dict of arrays."""
-        idx = rng.integers(0, self.size, size=batch_size)  # (B,)
+        return self.take(rng.integers(0, self.size, size=batch_size))
+
+    def take(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        """The stored transitions at positions ``idx`` (B,), as a dict of arrays."""
         return {"obs": self.obs[idx], "actions": self.actions[idx], "rewards": self.rewards[idx],
                 "next_obs": self.next_obs[idx], "terminated": self.terminated[idx],
                 "truncated": self.truncated[idx]}
@@ -136,9 +139,6 @@ class NStepReplayBuffer(ReplayBuffer):
             self.add(np.concatenate(o), np.concatenate(a), np.concatenate(R), np.concatenate(o2),
                      np.concatenate(term), np.concatenate(trunc))
 
-    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """A uniform mini-batch (with replacement), as ``ReplayBuffer.sample`` with also ``steps`` (B,) k."""
-        idx = rng.integers(0, self.size, size=batch_size)  # (B,)
-        return {"obs": self.obs[idx], "actions": self.actions[idx], "rewards": self.rewards[idx],
-                "next_obs": self.next_obs[idx], "terminated": self.terminated[idx],
-                "truncated": self.truncated[idx], "steps": self.steps[idx]}
+    def take(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        """As ``ReplayBuffer.take``, with also ``steps`` (B,), the k of each transition."""
+        return {**super().take(idx), "steps": self.steps[idx]}
